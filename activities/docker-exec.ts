@@ -1,0 +1,157 @@
+/**
+ * Running commands and moving files in a sandbox container through the Docker API.
+ * Everything here runs as the sandbox's unprivileged user unless told otherwise.
+ */
+import type Docker from 'dockerode';
+import { PassThrough, Readable } from 'node:stream';
+import * as tar from 'tar-stream';
+
+export const AGENT_USER = 'agent';
+export const AGENT_HOME = '/home/agent';
+/** simlab's own files inside the sandbox: prompt, agent log. Outside the archived home. */
+export const SIMLAB_DIR = '/tmp/.simlab';
+
+export interface ExecResult {
+  exitCode: number;
+  output: string;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+/**
+ * argv for a shell command in a working directory: bash when the image has it (the sandbox
+ * image does), else sh (tiny test images), so tasks can rely on bash without breaking
+ * minimal images. A missing directory is the command's failure, reported in its output.
+ */
+export function shellArgv(command: string, workingDir: string = AGENT_HOME): string[] {
+  return [
+    '/bin/sh',
+    '-c',
+    'cd -- "$2" || exit 1; if command -v bash >/dev/null 2>&1; then exec bash -c "$1"; else exec sh -c "$1"; fi',
+    'simlab',
+    command,
+    workingDir,
+  ];
+}
+
+/** Keeps the last `limit` characters: the end of a log is where failures are explained. */
+export class TailBuffer {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+  constructor(private readonly limit: number) {}
+  push(b: Buffer) {
+    this.chunks.push(b);
+    this.size += b.length;
+    while (this.size > this.limit && this.chunks.length > 1) {
+      this.size -= this.chunks.shift()!.length;
+      this.truncated = true;
+    }
+  }
+  toString(): string {
+    let s = Buffer.concat(this.chunks).toString('utf8');
+    if (s.length > this.limit) {
+      s = s.slice(s.length - this.limit);
+      this.truncated = true;
+    }
+    return s;
+  }
+}
+
+/**
+ * Runs a command to completion with a time limit enforced inside the container (`timeout`
+ * kills the whole command) and, as a backstop, on this side.
+ */
+export async function execCommand(
+  container: Docker.Container,
+  argv: string[],
+  opts: { timeoutSeconds: number; workingDir?: string; env?: string[]; outputLimit?: number; signal?: AbortSignal },
+): Promise<ExecResult> {
+  const started = Date.now();
+  const exec = await container.exec({
+    Cmd: ['timeout', '-s', 'KILL', String(opts.timeoutSeconds), ...argv],
+    User: AGENT_USER,
+    WorkingDir: opts.workingDir ?? AGENT_HOME,
+    Env: opts.env ?? [],
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const buf = new TailBuffer(opts.outputLimit ?? 64 * 1024);
+  const sink = new PassThrough();
+  sink.on('data', (d: Buffer) => buf.push(d));
+  container.modem.demuxStream(stream, sink, sink);
+
+  let backstop: NodeJS.Timeout | undefined;
+  let hostTimedOut = false;
+  await new Promise<void>((resolve, reject) => {
+    const done = () => resolve();
+    stream.on('end', done);
+    stream.on('close', done);
+    stream.on('error', reject);
+    backstop = setTimeout(() => {
+      hostTimedOut = true;
+      stream.destroy();
+      resolve();
+    }, (opts.timeoutSeconds + 15) * 1000);
+    opts.signal?.addEventListener('abort', () => {
+      stream.destroy();
+      reject(opts.signal!.reason ?? new Error('aborted'));
+    });
+  }).finally(() => clearTimeout(backstop));
+
+  const durationMs = Date.now() - started;
+  const info = await exec.inspect();
+  // `timeout -s KILL` ends the command with 137 (coreutils and busybox alike); only a run
+  // that also used up its time counts as timed out, so an agent's own SIGKILL exit does not.
+  const exitCode = info.ExitCode ?? -1;
+  const timedOut = hostTimedOut || (exitCode === 137 && durationMs >= opts.timeoutSeconds * 1000 - 250);
+  return { exitCode, output: buf.toString(), timedOut, durationMs };
+}
+
+/** Writes files into the container as the agent user; `dir` must exist. */
+export async function putFiles(
+  container: Docker.Container,
+  dir: string,
+  files: { name: string; content: string | Buffer; mode?: number; type?: 'file' | 'directory' }[],
+): Promise<void> {
+  const pack = tar.pack();
+  for (const f of files) {
+    const header = { name: f.name, mode: f.mode ?? 0o600, uid: 1000, gid: 1000, uname: AGENT_USER, gname: AGENT_USER };
+    if (f.type === 'directory') pack.entry({ ...header, type: 'directory', mode: f.mode ?? 0o700 });
+    else pack.entry(header, typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content);
+  }
+  pack.finalize();
+  await container.putArchive(pack as unknown as Readable, { path: dir });
+}
+
+/** Reads one regular file out of the container, keeping at most `limit` bytes of its end. */
+export async function readFile(container: Docker.Container, path: string, limit: number): Promise<{ content: Buffer; size: number } | null> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await container.getArchive({ path });
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return null;
+    throw err;
+  }
+  const extract = tar.extract();
+  let result: { content: Buffer; size: number } | null = null;
+  await new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, body, next) => {
+      const buf = new TailBuffer(limit);
+      body.on('data', (d: unknown) => buf.push(d as Buffer));
+      body.on('end', () => {
+        if (!result && header.type === 'file') {
+          const s = buf.toString();
+          result = { content: Buffer.from(s, 'utf8'), size: header.size ?? s.length };
+        }
+        next();
+      });
+      body.resume();
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+    stream.pipe(extract);
+  });
+  return result;
+}

@@ -1,0 +1,49 @@
+/**
+ * The one place where a run's status changes. Each transition is checked against the
+ * lifecycle (domain/runStatus), written with its time, and is idempotent so that an
+ * activity retry never records a step twice.
+ */
+import type { PrismaClient } from '../prisma/client';
+import { canTransition, isTerminal, type FailureCategory, type RunStatus } from '../domain/runStatus';
+import { RunStateError } from '../domain/errors';
+
+export interface TransitionInput {
+  runId: string;
+  to: RunStatus;
+  detail?: string;
+  failure?: { category: FailureCategory; message: string };
+}
+
+export interface TransitionResult {
+  from: RunStatus;
+  to: RunStatus;
+  /** False when the run already had that status (a retried activity). */
+  changed: boolean;
+}
+
+export async function transitionRun(prisma: PrismaClient, input: TransitionInput): Promise<TransitionResult> {
+  return prisma.$transaction(async (tx) => {
+    const run = await tx.run.findUnique({ where: { id: input.runId }, select: { status: true } });
+    if (!run) throw new RunStateError(`run ${input.runId} does not exist`);
+    const from = run.status as RunStatus;
+    if (from === input.to) return { from, to: input.to, changed: false };
+    if (!canTransition(from, input.to)) {
+      throw new RunStateError(`run ${input.runId} cannot go from ${from} to ${input.to}`);
+    }
+    const now = new Date();
+    const updated = await tx.run.updateMany({
+      where: { id: input.runId, status: from },
+      data: {
+        status: input.to,
+        ...(from === 'queued' ? { startedAt: now } : {}),
+        ...(isTerminal(input.to) ? { finishedAt: now } : {}),
+        ...(input.failure ? { failureCategory: input.failure.category, failureMessage: input.failure.message.slice(0, 4000) } : {}),
+      },
+    });
+    if (updated.count !== 1) throw new Error(`run ${input.runId} changed concurrently; retrying`);
+    await tx.runStatusChange.create({
+      data: { runId: input.runId, from, to: input.to, at: now, detail: input.detail ?? input.failure?.message.slice(0, 4000) ?? null },
+    });
+    return { from, to: input.to, changed: true };
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * Validation of contract documents. Every violation is reported, each with the JSON
+ * pointer of the offending value, so a user fixes a file in one pass.
+ */
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { CONTRACT, type ContractKind } from './schemas';
+
+export interface Violation {
+  /** RFC 6901 pointer into the submitted document; '' is the document itself. */
+  pointer: string;
+  message: string;
+}
+
+export type Validation<T> = { ok: true; value: T } | { ok: false; violations: Violation[] };
+
+const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+for (const schema of Object.values(CONTRACT)) ajv.addSchema(schema);
+
+const validators = new Map<ContractKind, ValidateFunction>();
+function validatorFor(kind: ContractKind): ValidateFunction {
+  let v = validators.get(kind);
+  if (!v) {
+    v = ajv.getSchema(CONTRACT[kind].$id)!;
+    validators.set(kind, v);
+  }
+  return v;
+}
+
+function escapePointerToken(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Turns ajv's errors into one violation per problem, worded for the person editing the file. */
+function toViolations(errors: ErrorObject[], doc: unknown): Violation[] {
+  const out: Violation[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    // `if/then` and `allOf` wrappers repeat what their inner error already says.
+    if (e.keyword === 'if' || e.keyword === 'allOf') continue;
+    let pointer = e.instancePath;
+    let message = e.message ?? 'is invalid';
+    switch (e.keyword) {
+      case 'required':
+        pointer = `${pointer}/${escapePointerToken(String(e.params.missingProperty))}`;
+        message = 'is required';
+        break;
+      case 'additionalProperties': {
+        const prop = String(e.params.additionalProperty);
+        pointer = `${pointer}/${escapePointerToken(prop)}`;
+        message = prop === 'product' && pointer === '/product'
+          ? 'is not a task field: the product comes from the URL, and the CLI injects your active product'
+          : 'is not a known field';
+        break;
+      }
+      case 'enum':
+        message = `must be one of: ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+        break;
+      case 'oneOf':
+        message = describeGoalForm(valueAt(doc, pointer));
+        break;
+      case 'not':
+        continue; // reported by the oneOf message of the same goal
+    }
+    const key = `${pointer}\u0000${message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push({ pointer, message });
+    }
+  }
+  return out;
+}
+
+function describeGoalForm(goal: unknown): string {
+  const g = (goal ?? {}) as Record<string, unknown>;
+  if ('criteria' in g && 'evaluationType' in g) {
+    return "must have either 'criteria' or an inline 'evaluationType', not both";
+  }
+  return "must have either 'criteria' (a list of criteria) or an inline 'evaluationType'";
+}
+
+export function valueAt(doc: unknown, pointer: string): unknown {
+  if (pointer === '') return doc;
+  let cur: unknown = doc;
+  for (const raw of pointer.slice(1).split('/')) {
+    const token = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[token];
+  }
+  return cur;
+}
+
+export function validateDocument<T>(kind: ContractKind, doc: unknown): Validation<T> {
+  const validate = validatorFor(kind);
+  if (validate(doc)) return { ok: true, value: doc as T };
+  const violations = toViolations(validate.errors ?? [], doc);
+  violations.sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0));
+  return { ok: false, violations };
+}

@@ -1,0 +1,18 @@
+/**
+ * Domain errors that no retry can fix. Their class names are stable: Temporal records
+ * them as the failure `type`, workflows match on them, and retry policies list them
+ * under nonRetryableErrorTypes.
+ */
+export class SetupError extends Error {
+  override readonly name = 'SetupError';
+}
+/** The sandbox image, or the environment's configuration, cannot be used at all. */
+export class EnvironmentConfigError extends Error {
+  override readonly name = 'EnvironmentConfigError';
+}
+/** A run record is missing or in a state that forbids the requested step. */
+export class RunStateError extends Error {
+  override readonly name = 'RunStateError';
+}
+
+export const NON_RETRYABLE_ERRORS = ['SetupError', 'EnvironmentConfigError', 'RunStateError'] as const;

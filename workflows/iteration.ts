@@ -1,0 +1,59 @@
+/**
+ * One iteration: a child run workflow for every run of the batch, at most
+ * `maxConcurrentRuns` at a time. Children are asked to cancel, never terminated, when the
+ * iteration closes early, so each one still destroys its sandbox.
+ */
+import { CancellationScope, executeChild, ParentClosePolicy, proxyActivities, isCancellation } from '@temporalio/workflow';
+import type { RunActivities } from '../activities';
+import type { IterationStatus } from '../domain/runStatus';
+import { NON_RETRYABLE_ERRORS } from '../domain/errors';
+import { runWorkflowId } from '../domain/workflowIds';
+import { runWorkflow } from './run';
+
+export interface IterationWorkflowInput {
+  iterationId: string;
+  maxConcurrentRuns?: number;
+}
+
+const PAGE = 500;
+
+const db = proxyActivities<RunActivities>({
+  startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '15m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS] },
+});
+
+export async function iterationWorkflow({ iterationId, maxConcurrentRuns = 20 }: IterationWorkflowInput): Promise<IterationStatus> {
+  await db.startIteration(iterationId);
+  const inflight = new Set<Promise<unknown>>();
+  try {
+    let after: string | undefined;
+    for (;;) {
+      const page = await db.listIterationRuns({ iterationId, limit: PAGE, ...(after ? { after } : {}) });
+      for (const runId of page) {
+        while (inflight.size >= maxConcurrentRuns) await Promise.race(inflight);
+        const child: Promise<unknown> = executeChild(runWorkflow, {
+          workflowId: runWorkflowId(runId),
+          args: [{ runId }],
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        })
+          // A run records its own outcome; one failing child must not stop the others.
+          .catch((err) => {
+            if (isCancellation(err)) throw err;
+          })
+          .finally(() => inflight.delete(child));
+        inflight.add(child);
+      }
+      if (page.length < PAGE) break;
+      after = page[page.length - 1];
+    }
+    await Promise.all(inflight);
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+  }
+  // Cancelled or not, wait for the children's own cleanups, then settle the iteration.
+  return CancellationScope.nonCancellable(async () => {
+    await Promise.allSettled(inflight);
+    return db.finishIteration(iterationId);
+  });
+}
