@@ -44,9 +44,10 @@ ensure_cli() {
   find_cli && return 0
   # A build may already be under way (another script, or a person): wait for
   # it rather than compiling the same thing twice on two cores.
-  if pgrep -f "go install.*temporalio/cli" >/dev/null; then
+  # "instal[l]": the pattern must not match the waiting shell's own cmdline.
+  if pgrep -f "go instal[l].*temporalio/cli" >/dev/null; then
     log "a go install of the temporal CLI is already running; waiting for it"
-    wait_for 1200 "the running temporal CLI build" bash -c '! pgrep -f "go install.*temporalio/cli"' || true
+    wait_for 1200 "the running temporal CLI build" bash -c '! pgrep -f "go instal[l].*temporalio/cli"' || true
     find_cli && return 0
   fi
   command -v go >/dev/null || die "no temporal CLI and no Go toolchain to build it (set TEMPORAL_CLI)"
@@ -54,7 +55,7 @@ ensure_cli() {
   local t0=$SECONDS
   # flock serialises concurrent runs of this script.
   flock "$SIMLAB_DATA/run/temporal-build.lock" bash -c \
-    'command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || go install "github.com/temporalio/cli/cmd/temporal@$2"' \
+    '[ -x "$1" ] || go install "github.com/temporalio/cli/cmd/temporal@$2"' \
     _ "$(gobin)/temporal" "$TEMPORAL_CLI_VERSION" >>"$SIMLAB_DATA/logs/temporal-build.log" 2>&1 \
     || { tail -n 20 "$SIMLAB_DATA/logs/temporal-build.log" >&2; die "go install failed"; }
   log "built temporal CLI in $((SECONDS - t0))s"

@@ -1,0 +1,40 @@
+/** The HTTP API: express 5, JSON in and out, every route below /v1 authenticated and org-scoped. */
+import express from 'express';
+import type { Client } from '@temporalio/client';
+import type { PrismaClient } from '../prisma/client';
+import { authenticate } from './auth';
+import { errorHandler, HttpError } from './errors';
+import { taskRoutes } from './routes/tasks';
+import { environmentRoutes } from './routes/environments';
+import { runRoutes } from './routes/runs';
+import { productRoutes } from './routes/products';
+
+export interface ApiDeps {
+  prisma: PrismaClient;
+  temporal: Client;
+  taskQueue: string;
+  maxConcurrentRuns: number;
+  temporalUiUrl: string;
+  temporalNamespace: string;
+}
+
+export function createApp(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: '2mb' }));
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  const v1 = express.Router();
+  v1.use(authenticate(deps.prisma));
+  v1.use(productRoutes(deps));
+  v1.use(taskRoutes(deps));
+  v1.use(environmentRoutes(deps));
+  v1.use(runRoutes(deps));
+  app.use('/v1', v1);
+  app.use((req) => {
+    throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);
+  });
+  app.use(errorHandler);
+  return app;
+}

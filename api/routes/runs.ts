@@ -1,0 +1,87 @@
+import { Router } from 'express';
+import { RUN_STATUSES, isTerminal, type RunStatus } from '../../domain/runStatus';
+import { principal } from '../auth';
+import { HttpError, notFound } from '../errors';
+import { findProduct } from '../tenancy';
+import { runDetailView, runSummaryView, verdictOf } from '../views';
+import type { ApiDeps } from '../app';
+import { pageParams, stringParam } from './params';
+
+export function runRoutes(deps: ApiDeps): Router {
+  const r = Router();
+  const { prisma } = deps;
+
+  r.get('/products/:product/runs', async (req, res) => {
+    const { organizationId } = principal(req);
+    const product = await findProduct(prisma, organizationId, req.params.product);
+    const status = stringParam(req.query.status);
+    if (status && !(RUN_STATUSES as readonly string[]).includes(status)) {
+      throw new HttpError(400, 'validation_failed', `unknown status '${status}'`, [
+        { pointer: '/status', message: `must be one of: ${RUN_STATUSES.join(', ')}` },
+      ]);
+    }
+    const taskId = stringParam(req.query.taskId);
+    const iterationId = stringParam(req.query.iterationId);
+    const runs = await prisma.run.findMany({
+      where: {
+        organizationId,
+        productId: product.id,
+        ...(status ? { status } : {}),
+        ...(taskId ? { taskId } : {}),
+        ...(iterationId ? { iterationId } : {}),
+      },
+      orderBy: { createdAt: 'desc' },
+      take: pageParams(req.query).limit,
+    });
+    res.json({ items: runs.map(runSummaryView) });
+  });
+
+  r.get('/runs/:id', async (req, res) => {
+    const { organizationId } = principal(req);
+    const view = await runDetailView(prisma, deps, organizationId, req.params.id);
+    if (!view) throw notFound('run', req.params.id);
+    res.json(view);
+  });
+
+  r.post('/runs/:id/cancel', async (req, res) => {
+    const { organizationId } = principal(req);
+    const run = await prisma.run.findFirst({ where: { id: req.params.id, organizationId }, select: { id: true, status: true, workflowId: true } });
+    if (!run) throw notFound('run', req.params.id);
+    if (isTerminal(run.status as RunStatus)) {
+      throw new HttpError(409, 'run_finished', `run '${run.id}' has already ended (${run.status})`);
+    }
+    try {
+      await deps.temporal.workflow.getHandle(run.workflowId).cancel();
+    } catch (err) {
+      // Still queued behind the iteration's concurrency window: its workflow does not exist yet.
+      if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
+      throw new HttpError(409, 'run_not_started', `run '${run.id}' has not started yet; cancel its iteration instead`);
+    }
+    res.status(202).json({ id: run.id, status: run.status, cancelRequested: true });
+  });
+
+  r.get('/iterations/:id', async (req, res) => {
+    const { organizationId } = principal(req);
+    const it = await prisma.iteration.findFirst({ where: { id: req.params.id, organizationId } });
+    if (!it) throw notFound('iteration', req.params.id);
+    const runs = await prisma.run.findMany({ where: { iterationId: it.id }, orderBy: { createdAt: 'asc' } });
+    const scored = runs.filter((x) => x.score !== null);
+    res.json({
+      id: it.id,
+      number: it.number,
+      status: it.status,
+      runCount: it.runCount,
+      createdAt: it.createdAt.toISOString(),
+      startedAt: it.startedAt?.toISOString() ?? null,
+      finishedAt: it.finishedAt?.toISOString() ?? null,
+      summary: {
+        byStatus: Object.fromEntries(RUN_STATUSES.map((s) => [s, runs.filter((x) => x.status === s).length]).filter(([, n]) => n)),
+        passed: runs.filter((x) => verdictOf(x) === 'passed').length,
+        meanScore: scored.length ? Math.round((scored.reduce((s, x) => s + x.score!, 0) / scored.length) * 100) / 100 : null,
+      },
+      runs: runs.map(runSummaryView),
+    });
+  });
+
+  return r;
+}

@@ -1,0 +1,132 @@
+/** The JSON shapes the API returns. One function per object, so the CLI and the docs agree. */
+import type { Environment, Task } from '../prisma/generated/client';
+import type { PrismaClient } from '../prisma/client';
+import { workflowUiLink } from '../infra/config';
+
+export interface ViewContext {
+  temporalUiUrl: string;
+  temporalNamespace: string;
+}
+
+export function taskView(t: Task) {
+  return {
+    id: t.id,
+    productId: t.productId,
+    name: t.name,
+    category: t.category,
+    version: t.version,
+    definition: t.definition,
+    createdAt: t.createdAt.toISOString(),
+    updatedAt: t.updatedAt.toISOString(),
+  };
+}
+
+export function environmentView(e: Environment) {
+  return {
+    id: e.id,
+    productId: e.productId,
+    name: e.name,
+    enabled: e.enabled,
+    version: e.version,
+    definition: e.definition,
+    createdAt: e.createdAt.toISOString(),
+    updatedAt: e.updatedAt.toISOString(),
+  };
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function verdictOf(r: { status: string; passed: boolean | null }): 'passed' | 'failed' | 'incomplete' | null {
+  if (r.status !== 'completed') return null;
+  return r.passed === true ? 'passed' : r.passed === false ? 'failed' : 'incomplete';
+}
+
+export function runSummaryView(r: {
+  id: string;
+  status: string;
+  iterationId: string;
+  taskId: string;
+  environmentId: string;
+  score: number | null;
+  passed: boolean | null;
+  failureCategory: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}) {
+  return {
+    id: r.id,
+    status: r.status,
+    iterationId: r.iterationId,
+    taskId: r.taskId,
+    environmentId: r.environmentId,
+    score: r.score,
+    passed: r.passed,
+    verdict: verdictOf(r),
+    failureCategory: r.failureCategory,
+    createdAt: r.createdAt.toISOString(),
+    finishedAt: iso(r.finishedAt),
+  };
+}
+
+export async function runDetailView(prisma: PrismaClient, ctx: ViewContext, organizationId: string, runId: string) {
+  const r = await prisma.run.findFirst({
+    where: { id: runId, organizationId },
+    include: {
+      statusChanges: { orderBy: [{ at: 'asc' }, { id: 'asc' }] },
+      goalResults: { orderBy: { index: 'asc' }, include: { criteria: { orderBy: { index: 'asc' } } } },
+      task: { select: { name: true } },
+      environment: { select: { name: true } },
+    },
+  });
+  if (!r) return null;
+  const history = r.statusChanges.map((s) => ({ from: s.from, to: s.to, at: s.at.toISOString(), detail: s.detail }));
+  // Time spent in each status: from entering it to entering the next one.
+  const phases: Record<string, number> = {};
+  for (let i = 0; i + 1 < r.statusChanges.length; i++) {
+    const s = r.statusChanges[i]!;
+    phases[s.to] = (phases[s.to] ?? 0) + (r.statusChanges[i + 1]!.at.getTime() - s.at.getTime());
+  }
+  return {
+    ...runSummaryView(r),
+    taskName: r.task.name,
+    environmentName: r.environment.name,
+    taskVersion: r.taskVersion,
+    environmentVersion: r.environmentVersion,
+    failure: r.failureCategory ? { category: r.failureCategory, message: r.failureMessage } : null,
+    agent: {
+      exitCode: r.agentExitCode,
+      timedOut: r.agentTimedOut,
+      durationMs: r.agentDurationMs,
+      outputExcerpt: r.agentOutputExcerpt,
+    },
+    goals: r.goalResults.map((g) => ({
+      name: g.name,
+      scoringMethod: g.scoringMethod,
+      passingThreshold: g.passingThreshold,
+      score: g.score,
+      passed: g.passed,
+      criteria: g.criteria.map((c) => ({
+        name: c.name,
+        evaluationType: c.evaluationType,
+        status: c.status,
+        weight: c.weight,
+        maxScore: c.maxScore,
+        score: c.score,
+        passed: c.passed,
+        evidence: c.evidence,
+        durationMs: c.durationMs,
+      })),
+    })),
+    statusHistory: history,
+    timings: {
+      createdAt: r.createdAt.toISOString(),
+      startedAt: iso(r.startedAt),
+      finishedAt: iso(r.finishedAt),
+      durationMs: r.startedAt && r.finishedAt ? r.finishedAt.getTime() - r.startedAt.getTime() : null,
+      phasesMs: phases,
+    },
+    archive: r.archivePath ? { path: r.archivePath, bytes: r.archiveBytes, sha256: r.archiveSha256 } : null,
+    temporal: { workflowId: r.workflowId, url: workflowUiLink(ctx, r.workflowId) },
+    snapshots: { task: r.taskSnapshot, environment: r.environmentSnapshot },
+  };
+}

@@ -1,0 +1,54 @@
+/** The CLI's HTTP client: JSON both ways, API errors turned into ApiError with the server's body. */
+import type { CliConfig } from './config';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export class Api {
+  constructor(private readonly cfg: CliConfig) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    if (!this.cfg.apiKey) {
+      throw new ApiError(0, 'no_api_key', 'no API key configured: run `simlab config set --api-key KEY` or set SIMLAB_API_KEY');
+    }
+    const url = `${this.cfg.apiUrl!.replace(/\/$/, '')}/v1${path}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: { authorization: `Bearer ${this.cfg.apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (err) {
+      throw new ApiError(0, 'unreachable', `cannot reach the simlab API at ${this.cfg.apiUrl}: ${(err as Error).cause ?? (err as Error).message}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      throw new ApiError(res.status, 'bad_response', `unexpected response from ${url} (${res.status}): ${text.slice(0, 200)}`);
+    }
+    if (!res.ok) {
+      const e = (json as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+      throw new ApiError(res.status, e?.code ?? 'http_error', e?.message ?? `HTTP ${res.status}`, e?.details);
+    }
+    return json as T;
+  }
+
+  /** Routes under the active product. */
+  productPath(rest: string): string {
+    if (!this.cfg.product) {
+      throw new ApiError(0, 'no_product', 'no active product: run `simlab product switch SLUG`');
+    }
+    return `/products/${encodeURIComponent(this.cfg.product)}${rest}`;
+  }
+}

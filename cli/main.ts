@@ -1,0 +1,351 @@
+/**
+ * `simlab`: the command line client of the simlab API. Grammar of the product documents:
+ * `simlab task create --file task.json`, `simlab task run TASK --watch`, `simlab run get RUN`,
+ * `--format json` on every command.
+ */
+import { CONTRACT } from '../domain/contract';
+import { isTerminal, type RunStatus } from '../domain/runStatus';
+import { readConfig, writeConfig, configPath, type CliConfig } from './config';
+import { Api, ApiError } from './http';
+import { InputError, loadDocument, type LoadedDocument } from './files';
+import { cell, duration, indent, table } from './format';
+
+const USAGE = `simlab — run AI agents against tasks in fresh sandboxes and score every attempt
+
+Usage:
+  simlab task create --file task.json
+  simlab task list [--search S]
+  simlab task get TASK
+  simlab task update TASK [--name N] [--file task.json]
+  simlab task run TASK [--environment-id ENV[,ENV...]]... [--watch]
+  simlab env create --file env.json
+  simlab env list
+  simlab env get ENV
+  simlab run list [--task-id TASK] [--status STATUS] [--iteration-id ITER]
+  simlab run get RUN
+  simlab run cancel RUN
+  simlab iteration get ITER
+  simlab product list | create SLUG [--name N] | switch SLUG
+  simlab config set [--api-url URL] [--api-key KEY] [--product SLUG] | show
+  simlab spec
+
+Global options:
+  --format json|table   output format (default table)
+  --api-url URL, --api-key KEY, --product SLUG   override the config file (${configPath()})`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+  positionals: string[];
+  flags: Map<string, string[]>;
+}
+
+const BOOLEAN_FLAGS = new Set(['watch', 'help']);
+
+function parseArgs(argv: string[]): Parsed {
+  const positionals: string[] = [];
+  const flags = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-h') {
+      flags.set('help', ['true']);
+    } else if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = a.slice(2, eq === -1 ? undefined : eq);
+      let value: string;
+      if (eq !== -1) value = a.slice(eq + 1);
+      else if (BOOLEAN_FLAGS.has(name)) value = 'true';
+      else {
+        const next = argv[++i];
+        if (next === undefined) throw new UsageError(`--${name} needs a value`);
+        value = next;
+      }
+      flags.set(name, [...(flags.get(name) ?? []), value]);
+    } else positionals.push(a);
+  }
+  return { positionals, flags };
+}
+
+class Command {
+  constructor(
+    readonly args: Parsed,
+    readonly cfg: CliConfig,
+    readonly out: (s: string) => void,
+  ) {}
+  get json() {
+    const f = this.flag('format') ?? 'table';
+    if (f !== 'json' && f !== 'table') throw new UsageError(`--format must be json or table, not '${f}'`);
+    return f === 'json';
+  }
+  flag(name: string): string | undefined {
+    const v = this.args.flags.get(name);
+    return v ? v[v.length - 1] : undefined;
+  }
+  list(name: string): string[] {
+    return (this.args.flags.get(name) ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+  }
+  arg(i: number, what: string): string {
+    const v = this.args.positionals[i];
+    if (!v) throw new UsageError(`missing ${what}`);
+    return v;
+  }
+  allowOnly(...names: string[]) {
+    const allowed = new Set([...names, 'format', 'api-url', 'api-key', 'product', 'help']);
+    for (const k of this.args.flags.keys()) if (!allowed.has(k)) throw new UsageError(`unknown option --${k}`);
+  }
+  print(json: unknown, human: () => string) {
+    this.out(this.json ? JSON.stringify(json, null, 2) : human());
+  }
+}
+
+type Run = Record<string, any>;
+
+function renderRun(r: Run): string {
+  const lines = [
+    `Run ${r.id}  ${r.status}${r.verdict ? `  ${r.verdict.toUpperCase()}` : ''}`,
+    `  task         ${r.taskName} (${r.taskId} v${r.taskVersion})`,
+    `  environment  ${r.environmentName} (${r.environmentId} v${r.environmentVersion})`,
+    `  iteration    ${r.iterationId}`,
+    `  score        ${r.score === null ? '-' : r.score}   passed: ${cell(r.passed)}`,
+  ];
+  if (r.failure) lines.push(`  failure      ${r.failure.category}: ${r.failure.message}`);
+  if (r.agent?.exitCode !== null || r.agent?.timedOut) {
+    lines.push(`  agent        exit ${cell(r.agent.exitCode)}${r.agent.timedOut ? ' (timed out)' : ''} in ${duration(r.agent.durationMs)}`);
+  }
+  lines.push(`  duration     ${duration(r.timings.durationMs)}`, `  temporal     ${r.temporal.url}`);
+  if (r.archive) lines.push(`  archive      ${r.archive.path} (${r.archive.bytes} bytes)`);
+  lines.push('', 'Status history:');
+  for (const h of r.statusHistory) lines.push(`  ${h.at}  ${h.to.padEnd(16)} ${h.detail ?? ''}`.trimEnd());
+  if (r.goals.length) lines.push('', 'Goals:');
+  for (const g of r.goals) {
+    lines.push(`  ${g.passed === true ? 'PASS' : g.passed === false ? 'FAIL' : '----'}  ${g.name}  score ${cell(g.score)} / threshold ${g.passingThreshold} (${g.scoringMethod})`);
+    for (const c of g.criteria) {
+      const mark = c.status !== 'evaluated' ? c.status.toUpperCase() : c.passed ? 'pass' : 'fail';
+      lines.push(`        [${mark}] ${c.name} (${c.evaluationType}) ${c.score === null ? '-' : `${c.score}/${c.maxScore}`}`);
+      if (c.evidence) lines.push(indent(c.evidence.split('\n').slice(-8).join('\n'), '              '));
+    }
+  }
+  if (r.agent?.outputExcerpt) lines.push('', 'Agent output (tail):', indent(r.agent.outputExcerpt.split('\n').slice(-15).join('\n'), '  '));
+  return lines.join('\n');
+}
+
+function documentError(doc: LoadedDocument, err: unknown): never {
+  if (err instanceof ApiError && err.code === 'validation_failed' && Array.isArray(err.details)) {
+    throw new InputError([`${doc.file}: rejected by the API: ${err.message}`, ...doc.describe(err.details as any)]);
+  }
+  throw err;
+}
+
+async function watchIteration(c: Command, api: Api, iterationId: string): Promise<Run> {
+  const seen = new Map<string, string>();
+  for (;;) {
+    const it = await api.request<Run>('GET', `/iterations/${iterationId}`);
+    for (const run of it.runs) {
+      if (seen.get(run.id) !== run.status) {
+        seen.set(run.id, run.status);
+        if (!c.json) c.out(`${new Date().toISOString()}  ${run.id}  ${run.status}${run.score !== null ? `  score ${run.score}` : ''}`);
+      }
+    }
+    if (it.runs.every((r: Run) => isTerminal(r.status as RunStatus))) return it;
+    await new Promise((r) => setTimeout(r, Number(process.env.SIMLAB_WATCH_INTERVAL_MS ?? 2000)));
+  }
+}
+
+async function dispatch(c: Command): Promise<number> {
+  const [group, verb] = c.args.positionals;
+  const api = new Api(c.cfg);
+  const key = `${group ?? ''} ${verb ?? ''}`.trim();
+  switch (key) {
+    case 'spec': {
+      c.allowOnly();
+      c.out(JSON.stringify(CONTRACT, null, 2));
+      return 0;
+    }
+    case 'task create': {
+      c.allowOnly('file');
+      const doc = loadDocument(requiredFlag(c, 'file'), 'task');
+      const t = await api.request<Run>('POST', api.productPath('/tasks'), doc.value).catch((e) => documentError(doc, e));
+      c.print(t, () => `Created task ${t.id} (${t.name})`);
+      return 0;
+    }
+    case 'task list': {
+      c.allowOnly('search');
+      const s = c.flag('search');
+      const res = await api.request<{ items: Run[] }>('GET', api.productPath(`/tasks${s ? `?search=${encodeURIComponent(s)}` : ''}`));
+      c.print(res.items, () => table(res.items.map((t) => ({ ...t, goals: t.definition.goals.length })), ['id', 'name', 'category', 'goals', 'version', 'updatedAt']));
+      return 0;
+    }
+    case 'task get': {
+      c.allowOnly();
+      const t = await api.request<Run>('GET', `/tasks/${encodeURIComponent(c.arg(2, 'TASK id'))}`);
+      c.print(t, () => `${t.id}  ${t.name}  (${t.category}, v${t.version})\n${JSON.stringify(t.definition, null, 2)}`);
+      return 0;
+    }
+    case 'task update': {
+      c.allowOnly('name', 'file');
+      const id = c.arg(2, 'TASK id');
+      const name = c.flag('name');
+      const file = c.flag('file');
+      if (!name && !file) throw new UsageError('task update needs --name and/or --file');
+      const doc = file ? loadDocument(file, 'task') : undefined;
+      const body = { ...(name ? { name } : {}), ...(doc ? { definition: doc.value } : {}) };
+      const t = await api.request<Run>('PATCH', `/tasks/${encodeURIComponent(id)}`, body).catch((e) => (doc ? documentError(doc, e) : Promise.reject(e)));
+      c.print(t, () => `Updated task ${t.id} (${t.name}) to version ${t.version}`);
+      return 0;
+    }
+    case 'task run': {
+      c.allowOnly('environment-id', 'watch');
+      const id = c.arg(2, 'TASK id');
+      const envs = c.list('environment-id');
+      const launched = await api.request<Run>('POST', `/tasks/${encodeURIComponent(id)}/runs`, envs.length ? { environmentIds: envs } : {});
+      if (!c.flag('watch')) {
+        c.print(launched, () => `Queued iteration ${launched.iterationId}: ${launched.runIds.length} run(s)\n${launched.runIds.join('\n')}`);
+        return 0;
+      }
+      if (!c.json) c.out(`Queued iteration ${launched.iterationId}: ${launched.runIds.length} run(s); watching...`);
+      const it = await watchIteration(c, api, launched.iterationId);
+      const runs = await Promise.all(it.runs.map((r: Run) => api.request<Run>('GET', `/runs/${r.id}`)));
+      c.print({ iteration: { ...it, runs: undefined }, runs }, () =>
+        ['', ...runs.map((r) => `${r.id}  ${r.environmentName}  ${r.status}  score ${cell(r.score)}  ${r.verdict ?? ''}\n  ${r.temporal.url}`)].join('\n'),
+      );
+      return runs.some((r) => r.status !== 'completed') ? 1 : 0;
+    }
+    case 'env create': {
+      c.allowOnly('file');
+      const doc = loadDocument(requiredFlag(c, 'file'), 'environment');
+      const e = await api.request<Run>('POST', api.productPath('/environments'), doc.value).catch((err) => documentError(doc, err));
+      c.print(e, () => `Created environment ${e.id} (${e.name})`);
+      return 0;
+    }
+    case 'env list': {
+      c.allowOnly();
+      const res = await api.request<{ items: Run[] }>('GET', api.productPath('/environments'));
+      c.print(res.items, () =>
+        table(res.items.map((e) => ({ ...e, harness: e.definition.agent.harness, image: e.definition.image })), ['id', 'name', 'harness', 'image', 'enabled', 'version']),
+      );
+      return 0;
+    }
+    case 'env get': {
+      c.allowOnly();
+      const e = await api.request<Run>('GET', `/environments/${encodeURIComponent(c.arg(2, 'ENV id'))}`);
+      c.print(e, () => `${e.id}  ${e.name}  (v${e.version}, ${e.enabled ? 'enabled' : 'disabled'})\n${JSON.stringify(e.definition, null, 2)}`);
+      return 0;
+    }
+    case 'run list': {
+      c.allowOnly('task-id', 'status', 'iteration-id');
+      const q = new URLSearchParams();
+      for (const [flag, param] of [['task-id', 'taskId'], ['status', 'status'], ['iteration-id', 'iterationId']] as const) {
+        const v = c.flag(flag);
+        if (v) q.set(param, v);
+      }
+      const res = await api.request<{ items: Run[] }>('GET', api.productPath(`/runs${q.size ? `?${q}` : ''}`));
+      c.print(res.items, () => table(res.items, ['id', 'status', 'score', 'verdict', 'failureCategory', 'taskId', 'environmentId', 'createdAt']));
+      return 0;
+    }
+    case 'run get': {
+      c.allowOnly();
+      const r = await api.request<Run>('GET', `/runs/${encodeURIComponent(c.arg(2, 'RUN id'))}`);
+      c.print(r, () => renderRun(r));
+      return 0;
+    }
+    case 'run cancel': {
+      c.allowOnly();
+      const r = await api.request<Run>('POST', `/runs/${encodeURIComponent(c.arg(2, 'RUN id'))}/cancel`, {});
+      c.print(r, () => `Cancellation requested for run ${r.id}`);
+      return 0;
+    }
+    case 'iteration get': {
+      c.allowOnly();
+      const it = await api.request<Run>('GET', `/iterations/${encodeURIComponent(c.arg(2, 'ITER id'))}`);
+      c.print(it, () => `Iteration ${it.id} #${it.number}  ${it.status}  mean score ${cell(it.summary.meanScore)}\n${table(it.runs, ['id', 'status', 'score', 'verdict', 'environmentId'])}`);
+      return 0;
+    }
+    case 'product list': {
+      c.allowOnly();
+      const res = await api.request<{ items: Run[] }>('GET', '/products');
+      c.print(res.items, () => table(res.items.map((p) => ({ ...p, active: p.slug === c.cfg.product ? '*' : '' })), ['active', 'slug', 'name', 'id']));
+      return 0;
+    }
+    case 'product create': {
+      c.allowOnly('name');
+      const slug = c.arg(2, 'product SLUG');
+      const p = await api.request<Run>('POST', '/products', { slug, ...(c.flag('name') ? { name: c.flag('name') } : {}) });
+      c.print(p, () => `Created product ${p.slug} (${p.id})`);
+      return 0;
+    }
+    case 'product switch': {
+      c.allowOnly();
+      const slug = c.arg(2, 'product SLUG');
+      const res = await api.request<{ items: Run[] }>('GET', '/products');
+      const p = res.items.find((x) => x.slug === slug || x.id === slug);
+      if (!p) throw new ApiError(404, 'not_found', `product '${slug}' not found; see \`simlab product list\``);
+      const file = writeConfig({ product: p.slug });
+      c.print({ product: p.slug, config: file }, () => `Active product: ${p.slug} (saved in ${file})`);
+      return 0;
+    }
+    case 'config set': {
+      c.allowOnly('api-url', 'api-key', 'product');
+      const patch: CliConfig = {};
+      if (c.flag('api-url')) patch.apiUrl = c.flag('api-url')!;
+      if (c.flag('api-key')) patch.apiKey = c.flag('api-key')!;
+      if (c.flag('product')) patch.product = c.flag('product')!;
+      const file = writeConfig(patch);
+      c.print({ config: file }, () => `Saved ${file}`);
+      return 0;
+    }
+    case 'config show': {
+      c.allowOnly();
+      const shown = { ...c.cfg, apiKey: c.cfg.apiKey ? `${c.cfg.apiKey.slice(0, 7)}…` : null, file: configPath() };
+      c.print(shown, () => table([shown], ['apiUrl', 'apiKey', 'product', 'file']));
+      return 0;
+    }
+  }
+  throw new UsageError(group ? `unknown command '${key}'` : 'no command given');
+}
+
+function requiredFlag(c: Command, name: string): string {
+  const v = c.flag(name);
+  if (!v) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+export async function main(argv: string[], out = (s: string) => process.stdout.write(`${s}\n`), err = (s: string) => process.stderr.write(`${s}\n`)): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs(argv);
+    if (parsed.flags.has('help') || parsed.positionals.length === 0) {
+      out(USAGE);
+      return parsed.positionals.length === 0 && !parsed.flags.has('help') ? 2 : 0;
+    }
+    const base = readConfig();
+    const cfg: CliConfig = {
+      ...base,
+      ...(parsed.flags.get('api-url') ? { apiUrl: parsed.flags.get('api-url')!.at(-1)! } : {}),
+      ...(parsed.flags.get('api-key') ? { apiKey: parsed.flags.get('api-key')!.at(-1)! } : {}),
+      ...(parsed.flags.get('product') ? { product: parsed.flags.get('product')!.at(-1)! } : {}),
+    };
+    return await dispatch(new Command(parsed, cfg, out));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`simlab: ${e.message}\nRun \`simlab --help\` for usage.`);
+      return 2;
+    }
+    if (e instanceof InputError) {
+      err(e.lines.join('\n'));
+      return 2;
+    }
+    if (e instanceof ApiError) {
+      const details = Array.isArray(e.details) ? (e.details as { pointer: string; message: string }[]).map((d) => `  ${d.pointer || '(document)'}: ${d.message}`) : [];
+      err([`simlab: ${e.message}${e.status ? ` (HTTP ${e.status}, ${e.code})` : ''}`, ...details].join('\n'));
+      return e.status === 400 ? 2 : 1;
+    }
+    err(`simlab: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * A simlab worker process is two Temporal workers over one connection: one on the shared
+ * task queue (workflows and database activities, any worker may take them) and one on
+ * this Docker host's own queue (sandbox activities, which must run where the container is).
+ */
+import * as path from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type Docker from 'dockerode';
+import type { PrismaClient } from '../prisma/client';
+import { createRunActivities, createSandboxActivities } from '../activities';
+import { hostQueue as hostQueueName } from '../infra/config';
+
+export interface WorkerSetup {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  hostId: string;
+  prisma: PrismaClient;
+  docker: Docker;
+  artifactsDir: string;
+  maxConcurrentRuns: number;
+  /** Prebuilt workflow bundle (tests share one); default: bundle workflows/ now. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
+  const hostQueue = hostQueueName(s.taskQueue, s.hostId);
+  const shared = await Worker.create({
+    connection: s.connection,
+    namespace: s.namespace,
+    taskQueue: s.taskQueue,
+    ...(s.workflowBundle ? { workflowBundle: s.workflowBundle } : { workflowsPath: workflowsPath() }),
+    activities: createRunActivities({ prisma: s.prisma, hostQueue }),
+    // prepareRun makes this worker the sandbox host: take no more runs than the host can hold.
+    maxConcurrentActivityTaskExecutions: Math.max(4, s.maxConcurrentRuns * 2),
+  });
+  const host = await Worker.create({
+    connection: s.connection,
+    namespace: s.namespace,
+    taskQueue: hostQueue,
+    activities: createSandboxActivities({ prisma: s.prisma, docker: s.docker, hostId: s.hostId, artifactsDir: s.artifactsDir }),
+    maxConcurrentActivityTaskExecutions: s.maxConcurrentRuns * 2,
+  });
+  return [shared, host];
+}
+
+export function workflowsPath(): string {
+  // Works from the TypeScript sources (tests) and from dist/ alike.
+  return require.resolve(path.join(__dirname, '..', 'workflows'));
+}
