@@ -30,6 +30,7 @@ docker_ready() {
 }
 
 start_dockerd() {
+  local dpid=""
   if ! command -v dockerd >/dev/null; then
     need_apt docker.io
   fi
@@ -41,8 +42,14 @@ start_dockerd() {
     log "starting dockerd (log: $SIMLAB_DATA/logs/dockerd.log)"
     # setsid+nohup: the daemon must outlive this script and its session.
     setsid nohup dockerd >>"$SIMLAB_DATA/logs/dockerd.log" 2>&1 </dev/null &
+    dpid=$!
   fi
-  wait_for 60 "docker daemon" docker_ready || {
+  # Stop waiting early if dockerd died (see its log).
+  # ($! rather than pgrep: the child may not have exec'd dockerd yet.)
+  dockerd_alive() { if [ -n "${dpid:-}" ]; then kill -0 "$dpid"; else pgrep -x dockerd; fi; }
+  ready_or_gone() { docker_ready || ! dockerd_alive >/dev/null 2>&1; }
+  wait_for 60 "docker daemon" ready_or_gone || true
+  docker_ready || {
     tail -n 20 "$SIMLAB_DATA/logs/dockerd.log" >&2 || true
     die "dockerd did not come up"
   }

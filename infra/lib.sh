@@ -15,8 +15,8 @@ log() { printf '[infra] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 # need_apt PKG... installs the Debian packages that are missing. The package
-# index is refreshed once per process, and only when something must install.
-_SIMLAB_APT_UPDATED="${_SIMLAB_APT_UPDATED:-}"
+# index is refreshed once, when something must install and the lists are not
+# already fresh (< 6 h; the flag is exported so child scripts skip it too).
 need_apt() {
   local missing=() p
   for p in "$@"; do
@@ -25,11 +25,12 @@ need_apt() {
   [ "${#missing[@]}" -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "need root to install: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  if [ -z "$_SIMLAB_APT_UPDATED" ]; then
+  if [ -z "${SIMLAB_APT_UPDATED:-}" ] &&
+     [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -360 2>/dev/null | head -n 1)" ]; then
     log "apt-get update"
     apt-get update -qq >&2
-    _SIMLAB_APT_UPDATED=1
   fi
+  export SIMLAB_APT_UPDATED=1
   log "apt-get install ${missing[*]}"
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }

@@ -90,7 +90,10 @@ else
     echo $! >"$PID_FILE"
   fi
   t0=$SECONDS
-  wait_for 90 "temporal on $TEMPORAL_ADDRESS" healthy || { tail -n 20 "$LOG_FILE" >&2; die "temporal did not come up"; }
+  # Stop waiting early if the server died (e.g. a port already taken).
+  healthy_or_gone() { healthy || ! pid_alive "$PID_FILE"; }
+  wait_for 90 "temporal on $TEMPORAL_ADDRESS" healthy_or_gone || true
+  healthy || { tail -n 20 "$LOG_FILE" >&2; die "temporal did not come up"; }
   log "temporal serving after $((SECONDS - t0))s"
 fi
 

@@ -7,7 +7,8 @@ import { EVALUATION_TYPES, REQUIRED_FIELDS, criterionFieldSchemas } from './crit
 
 const SCHEMA_BASE = 'https://simlab.dev/schemas';
 
-const name = { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' } as const;
+/** Any non-blank text: the pattern rejects empty and whitespace-only names in one message. */
+const name = { type: 'string', maxLength: 200, pattern: '\\S' } as const;
 const description = { type: 'string', maxLength: 20000 } as const;
 const secretName = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' } as const;
 

@@ -37,6 +37,9 @@ function toViolations(errors: ErrorObject[], doc: unknown): Violation[] {
   for (const e of errors) {
     // `if/then` and `allOf` wrappers repeat what their inner error already says.
     if (e.keyword === 'if' || e.keyword === 'allOf') continue;
+    // The branches of the goal-form oneOf only explain why each form did not match; the
+    // oneOf error itself says it better.
+    if (/\/oneOf\/\d+\//.test(e.schemaPath)) continue;
     let pointer = e.instancePath;
     let message = e.message ?? 'is invalid';
     switch (e.keyword) {
@@ -52,6 +55,9 @@ function toViolations(errors: ErrorObject[], doc: unknown): Violation[] {
           : 'is not a known field';
         break;
       }
+      case 'pattern':
+        if (e.params.pattern === '\\S') message = 'must not be blank';
+        break;
       case 'enum':
         message = `must be one of: ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
         break;
