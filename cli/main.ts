@@ -309,7 +309,11 @@ function requiredFlag(c: Command, name: string): string {
   return v;
 }
 
-export async function main(argv: string[], out = (s: string) => process.stdout.write(`${s}\n`), err = (s: string) => process.stderr.write(`${s}\n`)): Promise<number> {
+export async function main(
+  argv: string[],
+  out: (s: string) => void = (s) => void process.stdout.write(`${s}\n`),
+  err: (s: string) => void = (s) => void process.stderr.write(`${s}\n`),
+): Promise<number> {
   let parsed: Parsed;
   try {
     parsed = parseArgs(argv);

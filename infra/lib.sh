@@ -28,11 +28,12 @@ need_apt() {
   if [ -z "${SIMLAB_APT_UPDATED:-}" ] &&
      [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -360 2>/dev/null | head -n 1)" ]; then
     log "apt-get update"
-    apt-get update -qq >&2
+    apt-get update -qq >>"$SIMLAB_DATA/logs/apt.log" 2>&1 || { tail -n 20 "$SIMLAB_DATA/logs/apt.log" >&2; die "apt-get update failed"; }
   fi
   export SIMLAB_APT_UPDATED=1
-  log "apt-get install ${missing[*]}"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  log "apt-get install ${missing[*]} (log: $SIMLAB_DATA/logs/apt.log)"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$SIMLAB_DATA/logs/apt.log" 2>&1 \
+    || { tail -n 20 "$SIMLAB_DATA/logs/apt.log" >&2; die "apt-get install ${missing[*]} failed"; }
 }
 
 # wait_for TIMEOUT_SECONDS DESCRIPTION CMD... polls CMD (quietly) every

@@ -30,7 +30,9 @@ case "$only" in ""|sandbox|test) ;; *) die "--only takes sandbox or test" ;; esa
 
 # The engine must be up; docker.sh prints an export line only when the client
 # needs its API version pinned.
-eval "$(bash "$here/docker.sh")"
+# (Assign first: a failing $(...) inside eval would not stop the script.)
+docker_env="$(bash "$here/docker.sh")"
+eval "$docker_env"
 
 # Settings shared by both images (docker import --change).
 common_changes=(

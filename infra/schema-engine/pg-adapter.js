@@ -1,10 +1,11 @@
 'use strict';
 // A migration-aware Postgres driver adapter for the wasm schema engine, built on
 // @prisma/adapter-pg 7.10.1 with fixes for what the schema engine needs from it:
-//   1. Postgres' internal `"char"` type (OID 18, e.g. pg_class.relkind) makes
+//   1. Postgres' internal `"char"` type (OID 18, e.g. pg_constraint.contype) makes
 //      adapter-pg throw UnsupportedNativeDataType while the engine introspects the
-//      catalog. We report such columns as text (OID 25) to it; the value is the same
-//      one-character string.
+//      catalog. We let such columns through as text, then report them to the engine
+//      as ColumnType Character (what the native engine's driver reports; the
+//      describer reads e.g. constraint_type "as char" and panics on Text).
 //   2. adapter-pg's executeScript splits on ';' (breaks $$ bodies and string
 //      literals, runs statements one by one). We send the whole script as ONE
 //      simple-protocol query, as the native engine does: Postgres runs a
@@ -19,17 +20,34 @@ const { pathToFileURL } = require('node:url');
 const pg = require('pg');
 const PgResult = require('pg/lib/result');
 const { PrismaPg } = require('@prisma/adapter-pg');
-const { bindMigrationAwareSqlAdapterFactory } = require('@prisma/driver-adapter-utils');
+const { bindMigrationAwareSqlAdapterFactory, ColumnTypeEnum } = require('@prisma/driver-adapter-utils');
 
 const CHAR_OID = 18;
 const TEXT_OID = 25;
+const WAS_CHAR = Symbol('was "char"');
 
-// (1) Applies to every pg result in this (shim-only) process.
+// (1a) Applies to every pg result in this (shim-only) process: adapter-pg sees text.
 const addFields = PgResult.prototype.addFields;
 PgResult.prototype.addFields = function (fields) {
-  for (const f of fields) if (f.dataTypeID === CHAR_OID) f.dataTypeID = TEXT_OID;
+  for (const f of fields) if (f.dataTypeID === CHAR_OID) { f.dataTypeID = TEXT_OID; f[WAS_CHAR] = true; }
   return addFields.call(this, fields);
 };
+
+// (1b) ...and the engine sees Character for those columns. adapter-pg's queryRaw
+// gets its pg result from this.performIO(); we run it with a per-call performIO that
+// keeps the result, so concurrent queries cannot mix up their field lists.
+function reportCharColumns(queryable) {
+  const queryRaw = queryable.queryRaw;
+  const performIO = queryable.performIO;
+  queryable.queryRaw = async function (query) {
+    let res;
+    const self = Object.create(this, { performIO: { value: async (q) => (res = await performIO.call(this, q)) } });
+    const out = await queryRaw.call(self, query);
+    res?.fields?.forEach((f, i) => { if (f[WAS_CHAR]) out.columnTypes[i] = ColumnTypeEnum.Character; });
+    return out;
+  };
+  return queryable;
+}
 
 /** Split the Prisma-style `?schema=` param off a URL (pg does not know it). */
 function parseUrl(url) {
@@ -62,6 +80,11 @@ async function adapterOver(pool, schema, dispose) {
     }
   };
   adapter.dispose = dispose;
+  reportCharColumns(adapter);
+  const startTransaction = adapter.startTransaction;
+  adapter.startTransaction = async function (...args) {
+    return reportCharColumns(await startTransaction.apply(this, args));
+  };
   return adapter;
 }
 

@@ -1,0 +1,207 @@
+/** The API and CLI contract: validation that writes nothing, organization isolation, the CLI grammar. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { main as cli } from '../../cli/main';
+import { createOrganization } from '../../api/tenancy';
+import { startHarness, task, type Harness } from './harness';
+
+const fixtures = path.join(__dirname, '..', 'fixtures');
+let h: Harness;
+let configDir: string;
+
+beforeAll(async () => {
+  h = await startHarness();
+  configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simlab-cli-'));
+});
+afterAll(async () => {
+  await h?.close();
+  fs.rmSync(configDir, { recursive: true, force: true });
+});
+
+/** Runs the CLI in this process against the harness's API, with its own config file. */
+async function simlab(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const saved = { ...process.env };
+  process.env.SIMLAB_CONFIG = path.join(configDir, 'config.json');
+  process.env.SIMLAB_API_URL = h.baseUrl;
+  process.env.SIMLAB_API_KEY = h.org.apiKey;
+  process.env.SIMLAB_WATCH_INTERVAL_MS = '250';
+  const out: string[] = [];
+  const err: string[] = [];
+  try {
+    const code = await cli(
+      argv,
+      (s) => void out.push(s),
+      (s) => void err.push(s),
+    );
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    process.env = saved;
+  }
+}
+
+describe('task validation', () => {
+  it('answers 400 with every violation by JSON pointer, and writes nothing', async () => {
+    const before = await h.prisma.task.count();
+    const doc = JSON.parse(fs.readFileSync(path.join(fixtures, 'invalid-task.json'), 'utf8'));
+    const res = await h.api('POST', `/products/${h.org.productSlug}/tasks`, doc);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_failed');
+    expect(res.body.error.details.map((d: { pointer: string }) => d.pointer)).toEqual([
+      '/category',
+      '/goals/0/command',
+      '/goals/0/passingThreshold',
+      '/goals/0/weight',
+      '/goals/1',
+      '/initCommands/0/command',
+      '/name',
+      '/product',
+    ]);
+    expect(await h.prisma.task.count()).toBe(before);
+  });
+
+  it('answers 400 for a body that is not JSON', async () => {
+    const res = await fetch(`${h.baseUrl}/v1/products/${h.org.productSlug}/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.org.apiKey}`, 'content-type': 'application/json' },
+      body: '{"name": ',
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+  });
+
+  it('keeps a task unchanged when an update is invalid, and versions a valid one', async () => {
+    const id = await h.createTask(task([{ name: 'g', evaluationType: 'file_exists', path: 'x' }]));
+    const bad = await h.api('PATCH', `/tasks/${id}`, { definition: { name: 'x', goals: [] } });
+    expect(bad.status).toBe(400);
+    expect((await h.api('GET', `/tasks/${id}`)).body).toMatchObject({ name: 'Write hello', version: 1 });
+    const renamed = await h.api('PATCH', `/tasks/${id}`, { name: 'Write hello v2' });
+    expect(renamed.body).toMatchObject({ name: 'Write hello v2', version: 2 });
+    expect(renamed.body.definition.name).toBe('Write hello v2');
+  });
+});
+
+describe('tenancy', () => {
+  it("does not let one organization's key see another's objects", async () => {
+    const taskId = await h.createTask(task([{ name: 'g', evaluationType: 'file_exists', path: 'x' }]));
+    const envId = await h.createEnvironment();
+    const other = await createOrganization(h.prisma, { slug: `other-${Date.now()}`, name: 'Other' });
+    for (const p of [`/tasks/${taskId}`, `/environments/${envId}`, `/products/${h.org.productSlug}/tasks`]) {
+      const res = await h.api('GET', p, undefined, other.apiKey);
+      expect([p, res.status, res.body.error.code]).toEqual([p, 404, 'not_found']);
+    }
+    expect((await h.api('POST', `/tasks/${taskId}/runs`, {}, other.apiKey)).status).toBe(404);
+    expect((await h.api('PATCH', `/tasks/${taskId}`, { name: 'stolen' }, other.apiKey)).status).toBe(404);
+    // Its own product lists only its own tasks.
+    const own = await h.api('GET', `/products/${other.productSlug}/tasks`, undefined, other.apiKey);
+    expect(own.body.items).toEqual([]);
+    expect((await h.api('GET', `/tasks/${taskId}`)).body.name).toBe('Write hello');
+  });
+
+  it('refuses requests without a valid key', async () => {
+    const none = await fetch(`${h.baseUrl}/v1/products`);
+    expect(none.status).toBe(401);
+    expect((await h.api('GET', '/products', undefined, 'sk_not_a_key')).status).toBe(401);
+  });
+
+  it('stores keys hashed only', async () => {
+    const keys = await h.prisma.apiKey.findMany({ where: { organizationId: h.org.organizationId } });
+    expect(keys).toHaveLength(1);
+    expect(JSON.stringify(keys)).not.toContain(h.org.apiKey);
+  });
+});
+
+describe('CLI', () => {
+  it("creates the reference's task.json unchanged, lists, gets and updates it", async () => {
+    expect((await simlab('product', 'switch', h.org.productSlug)).code).toBe(0);
+    const created = await simlab('task', 'create', '--file', path.join(fixtures, 'reference-task.json'), '--format', 'json');
+    expect(created.err).toBe('');
+    expect(created.code).toBe(0);
+    const t = JSON.parse(created.out);
+    expect(t).toMatchObject({ name: 'Checkout regression', category: 'coding', version: 1 });
+    expect(t.definition.goals[0].criteria[0]).toMatchObject({ evaluationType: 'llm_judge', model: 'claude-sonnet-4-6' });
+
+    const listed = await simlab('task', 'list', '--search', 'checkout');
+    expect(listed.out).toMatch(/ID\s+NAME\s+CATEGORY/);
+    expect(listed.out).toContain(t.id);
+    const got = JSON.parse((await simlab('task', 'get', t.id, '--format', 'json')).out);
+    expect(got.id).toBe(t.id);
+    const updated = await simlab('task', 'update', t.id, '--name', 'Checkout regression v2');
+    expect(updated.out).toContain('version 2');
+  });
+
+  it('reports every violation of a task file with file, line and pointer, exits 2 and writes nothing', async () => {
+    await simlab('product', 'switch', h.org.productSlug);
+    const before = await h.prisma.task.count();
+    const file = path.join(fixtures, 'invalid-task.json');
+    const res = await simlab('task', 'create', '--file', file);
+    expect(res.code).toBe(2);
+    expect(res.err).toContain(`${file}: 8 violation(s) of the task contract:`);
+    expect(res.err).toContain(`${file}:2:3: /name: must not be blank`);
+    expect(res.err).toContain(`${file}:3:3: /category: must be one of`);
+    expect(res.err).toContain(`${file}:7:5: /goals/0/command: is required`);
+    expect(res.err).toContain(`${file}:9:7: /goals/0/weight: must be > 0`);
+    const broken = path.join(configDir, 'broken.json');
+    fs.writeFileSync(broken, '{\n  "name": "x",\n  "goals": [\n}\n');
+    const syntax = await simlab('task', 'create', '--file', broken);
+    expect(syntax).toMatchObject({ code: 2 });
+    expect(syntax.err).toMatch(new RegExp(`^${broken}:4:1: invalid JSON`));
+    expect((await simlab('task', 'create', '--file', '/nonexistent/task.json')).err).toContain('cannot read: ENOENT');
+    expect(await h.prisma.task.count()).toBe(before);
+  });
+
+  it('creates an environment, runs a task with --watch and shows the run', async () => {
+    await simlab('product', 'switch', h.org.productSlug);
+    const envFile = path.join(configDir, 'env.json');
+    fs.writeFileSync(
+      envFile,
+      JSON.stringify({ name: 'cli-busybox', image: 'simlab/busybox:test', agent: { harness: 'command', command: 'echo hello > hello.txt' } }),
+    );
+    const env = JSON.parse((await simlab('env', 'create', '--file', envFile, '--format', 'json')).out);
+    expect((await simlab('env', 'list')).out).toContain(env.id);
+    const taskFile = path.join(configDir, 'task.json');
+    fs.writeFileSync(taskFile, JSON.stringify(task([{ name: 'hello', evaluationType: 'bash_command', command: 'grep -q hello hello.txt' }])));
+    const t = JSON.parse((await simlab('task', 'create', '--file', taskFile, '--format', 'json')).out);
+
+    const watched = await simlab('task', 'run', t.id, '--environment-id', env.id, '--watch', '--format', 'json');
+    expect(watched.code).toBe(0);
+    const result = JSON.parse(watched.out);
+    expect(result.runs).toHaveLength(1);
+    const run = result.runs[0];
+    expect(run).toMatchObject({ status: 'completed', score: 100, passed: true });
+    for (const g of run.goals) {
+      expect(Object.keys(g)).toEqual(expect.arrayContaining(['name', 'score', 'passed', 'criteria']));
+      for (const c of g.criteria) expect(Object.keys(c)).toEqual(expect.arrayContaining(['name', 'evaluationType', 'score', 'passed', 'evidence']));
+    }
+
+    const human = await simlab('run', 'get', run.id);
+    expect(human.out).toContain(`Run ${run.id}  completed  PASSED`);
+    expect(human.out).toMatch(/creating_sandbox/);
+    expect(human.out).toContain(`http://127.0.0.1:8233/namespaces/default/workflows/simlab-run-${run.id}`);
+    expect(human.out).toMatch(/\[pass\] hello \(bash_command\) 100\/100/);
+
+    const list = JSON.parse((await simlab('run', 'list', '--task-id', t.id, '--status', 'completed', '--format', 'json')).out);
+    expect(list.map((r: { id: string }) => r.id)).toEqual([run.id]);
+    expect((await simlab('run', 'list', '--status', 'bogus')).code).toBe(2);
+  });
+
+  it('prints the whole contract with `simlab spec`', async () => {
+    const spec = JSON.parse((await simlab('spec')).out);
+    expect(Object.keys(spec)).toEqual(['task', 'goal', 'criterion', 'environment', 'experiment', 'simulation']);
+  });
+
+  it('says what is wrong with a command line', async () => {
+    expect(await simlab('task', 'frobnicate')).toMatchObject({ code: 2, err: expect.stringContaining("unknown command 'task frobnicate'") });
+    expect(await simlab('task', 'create')).toMatchObject({ code: 2, err: expect.stringContaining('--file is required') });
+    expect(await simlab('task', 'list', '--bogus', 'x')).toMatchObject({ code: 2, err: expect.stringContaining('unknown option --bogus') });
+    expect(await simlab('task', 'get', 'task_nope')).toMatchObject({ code: 1, err: expect.stringContaining("task 'task_nope' not found") });
+  });
+
+  it('works as the installed `simlab` binary', async () => {
+    const bin = path.join(__dirname, '..', '..', 'bin', 'simlab');
+    const { stdout } = await promisify(execFile)(bin, ['spec'], { env: { ...process.env, SIMLAB_CONFIG: path.join(configDir, 'none.json') } });
+    expect(JSON.parse(stdout).task.title).toBe('Task');
+  });
+});

@@ -1,0 +1,189 @@
+/** Runs end to end on real Temporal, Docker and PostgreSQL: every way a run can end. */
+import * as fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { startHarness, task, type Harness } from './harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+afterEach(async () => {
+  // Every scenario, however it ended, must leave no sandbox behind.
+  expect(await h.sandboxesLeft()).toEqual([]);
+});
+
+const helloGoals = [
+  {
+    name: 'hello.txt is written',
+    scoringMethod: 'weighted_average',
+    passingThreshold: 100,
+    criteria: [
+      { name: 'file exists', evaluationType: 'file_exists', path: 'hello.txt' },
+      { name: 'content is hello', evaluationType: 'bash_command', command: 'grep -qx hello hello.txt && cat hello.txt' },
+    ],
+  },
+];
+
+describe('a run', () => {
+  it('passes: every status in order, scores, evidence, archive, Temporal link', async () => {
+    const envId = await h.createEnvironment();
+    const taskId = await h.createTask(task(helloGoals));
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!);
+
+    expect(run).toMatchObject({ id: runId, status: 'completed', score: 100, passed: true, verdict: 'passed', failure: null });
+    expect(run.statusHistory.map((s: { to: string }) => s.to)).toEqual([
+      'queued',
+      'creating_sandbox',
+      'running',
+      'evaluating',
+      'analyzing',
+      'completed',
+    ]);
+    const times = run.statusHistory.map((s: { at: string }) => Date.parse(s.at));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect(run.goals).toEqual([
+      expect.objectContaining({
+        name: 'hello.txt is written',
+        score: 100,
+        passed: true,
+        criteria: [
+          expect.objectContaining({ name: 'file exists', evaluationType: 'file_exists', score: 100, passed: true, evidence: expect.stringContaining('hello.txt') }),
+          expect.objectContaining({ name: 'content is hello', evaluationType: 'bash_command', score: 100, passed: true, evidence: expect.stringContaining('hello') }),
+        ],
+      }),
+    ]);
+    expect(run.agent).toMatchObject({ exitCode: 0, timedOut: false });
+    expect(run.temporal.url).toBe(`http://127.0.0.1:8233/namespaces/default/workflows/simlab-run-${runId}`);
+    expect(run.snapshots.task.goals[0].criteria).toHaveLength(2);
+
+    // The archive is the agent's home, as the agent left it.
+    expect(run.archive.bytes).toBeGreaterThan(0);
+    const listing = execFileSync('tar', ['-tzf', run.archive.path], { encoding: 'utf8' });
+    expect(listing).toMatch(/agent\/hello\.txt/);
+    const handle = h.client.workflow.getHandle(`simlab-run-${runId}`);
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+  });
+
+  it('fails a criterion: scored, not passed, still completed', async () => {
+    const envId = await h.createEnvironment({ agent: { harness: 'command', command: 'echo goodbye > hello.txt; exit 3' } });
+    const taskId = await h.createTask(task(helloGoals));
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!);
+    expect(run).toMatchObject({ status: 'completed', score: 50, passed: false, verdict: 'failed' });
+    expect(run.agent.exitCode).toBe(3);
+    const [fileCrit, contentCrit] = run.goals[0].criteria;
+    expect(fileCrit).toMatchObject({ passed: true, score: 100 });
+    expect(contentCrit).toMatchObject({ passed: false, score: 0, evidence: expect.stringContaining('exit 1 (expected 0)') });
+  });
+
+  it('fails setup when an init command fails: run failed (setup), later commands not run, sandbox gone', async () => {
+    const envId = await h.createEnvironment();
+    const taskId = await h.createTask(
+      task(helloGoals, {
+        initCommands: [
+          { command: 'mkdir -p work && echo seeded > work/seed.txt' },
+          { command: 'test -f seed.txt || { echo "seed missing" >&2; exit 7; }', workingDirectory: '/home/agent/work' },
+          { command: 'touch never.txt' },
+        ],
+      }),
+    );
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!);
+    expect(run).toMatchObject({ status: 'failed', score: null, passed: null, verdict: null });
+    expect(run.failure.category).toBe('setup');
+    expect(run.failure.message).toMatch(/init command 2 .* exited with 1/);
+    expect(run.goals).toEqual([]);
+    expect(run.statusHistory.map((s: { to: string }) => s.to)).toEqual(['queued', 'creating_sandbox', 'failed']);
+  });
+
+  it('runs init commands in order in their working directory before the agent', async () => {
+    const envId = await h.createEnvironment({ agent: { harness: 'command', command: 'cat work/order.txt > seen.txt' } });
+    const taskId = await h.createTask(
+      task([{ name: 'order', evaluationType: 'bash_command', command: 'test "$(cat seen.txt | tr "\\n" " ")" = "one two "' }], {
+        initCommands: [
+          { command: 'mkdir work' },
+          { command: 'echo one >> order.txt', workingDirectory: '/home/agent/work' },
+          { command: 'echo two >> work/order.txt', timeoutSeconds: 30 },
+        ],
+      }),
+    );
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!);
+    expect(run).toMatchObject({ status: 'completed', score: 100, passed: true });
+  });
+
+  it('stops an agent that exceeds its time limit, then evaluates what it left', async () => {
+    const envId = await h.createEnvironment({
+      agent: { harness: 'command', command: 'echo started > hello.txt; sleep 600 & sleep 600', timeoutMinutes: 0.05 },
+    });
+    const taskId = await h.createTask(task([{ name: 'started', evaluationType: 'file_exists', path: 'hello.txt' }]));
+    const started = Date.now();
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!);
+    expect(run).toMatchObject({ status: 'completed', score: 100, passed: true, failure: { category: 'agent' } });
+    expect(run.agent.timedOut).toBe(true);
+    expect(run.agent.durationMs).toBeGreaterThanOrEqual(3000);
+    expect(run.statusHistory.find((s: { to: string }) => s.to === 'evaluating').detail).toMatch(/timed out after 3s/);
+    // Bounded by the 3 s limit, not by the agent's 600 s sleep.
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+
+  it('is cancelled mid-run: status cancelled, sandbox gone', async () => {
+    const envId = await h.createEnvironment({ agent: { harness: 'command', command: 'touch partial.txt; sleep 600' } });
+    const taskId = await h.createTask(task(helloGoals));
+    const [runId] = await h.runTask(taskId, [envId]);
+    await h.waitForRun(runId!, (s) => s === 'running');
+    // Give the agent time to start inside the sandbox.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await h.sandboxesLeft()).length).toBe(1);
+    const res = await h.api('POST', `/runs/${runId}/cancel`, {});
+    expect(res.status).toBe(202);
+    const run = await h.waitForRun(runId!);
+    expect(run).toMatchObject({ status: 'cancelled', failure: { category: 'cancelled' } });
+    expect(run.statusHistory.map((s: { to: string }) => s.to)).toEqual(['queued', 'creating_sandbox', 'running', 'cancelled']);
+    // Nothing is lost: the archive of what the agent had done was still taken.
+    expect(fs.existsSync(run.archive.path)).toBe(true);
+    expect((await h.api('POST', `/runs/${runId}/cancel`, {})).status).toBe(409);
+  });
+
+  it('reports criteria it cannot execute yet as not evaluated, never as a silent pass or fail', async () => {
+    const envId = await h.createEnvironment();
+    const taskId = await h.createTask(
+      task([
+        { name: 'file', evaluationType: 'file_exists', path: 'hello.txt' },
+        { name: 'judge', description: 'Did the agent write hello?', evaluationType: 'llm_judge', model: 'claude-sonnet-4-6' },
+      ]),
+    );
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!);
+    expect(run).toMatchObject({ status: 'completed', score: 100, passed: null, verdict: 'incomplete' });
+    expect(run.goals[1]).toMatchObject({ score: null, passed: null });
+    expect(run.goals[1].criteria[0]).toMatchObject({ status: 'not_evaluated', evidence: expect.stringContaining('llm_judge') });
+  });
+
+  it('fails as setup when the environment image does not exist', async () => {
+    const envId = await h.createEnvironment({ image: 'simlab/does-not-exist:1' });
+    const taskId = await h.createTask(task(helloGoals));
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!);
+    expect(run).toMatchObject({ status: 'failed', failure: { category: 'setup', message: expect.stringContaining('simlab/does-not-exist:1') } });
+  });
+
+  it('runs one task on several environments as one iteration', async () => {
+    const good = await h.createEnvironment({ name: 'good' });
+    const bad = await h.createEnvironment({ name: 'bad', agent: { harness: 'command', command: 'true' } });
+    const taskId = await h.createTask(task(helloGoals));
+    const res = await h.api('POST', `/tasks/${taskId}/runs`, { environmentIds: [good, bad] });
+    expect(res.status).toBe(202);
+    const runs = await Promise.all((res.body.runIds as string[]).map((id) => h.waitForRun(id)));
+    expect(runs.map((r) => [r.environmentId, r.passed]).sort()).toEqual([[bad, false], [good, true]].sort());
+    const handle = h.client.workflow.getHandle(res.body.workflowId);
+    expect(await handle.result()).toBe('completed');
+    const it = await h.api('GET', `/iterations/${res.body.iterationId}`);
+    expect(it.body).toMatchObject({ status: 'completed', runCount: 2, summary: { byStatus: { completed: 2 }, passed: 1, meanScore: 50 } });
+  });
+});

@@ -1,0 +1,127 @@
+/** Sandboxes on the real Docker engine: hardening, labels, and the reaper. */
+import { createSandbox, destroySandboxes, LABELS, listSandboxes } from '../../activities/sandbox';
+import { execCommand, shellArgv } from '../../activities/docker-exec';
+import { normalizeEnvironment } from '../../domain/contract';
+import { newId } from '../../domain/ids';
+import { reapOrphans } from '../../workers/reaper';
+import { startHarness, type Harness } from './harness';
+import { TEST_IMAGE } from './env';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await destroySandboxes(h.docker, { hostId: h.hostId });
+  await h?.close();
+});
+
+const env = (over: Record<string, unknown> = {}) =>
+  normalizeEnvironment({ name: 'e', image: TEST_IMAGE, agent: { harness: 'command', command: 'true' }, resources: { memoryMb: 96, pids: 50, cpus: 0.25 }, ...over } as never);
+
+describe('sandbox', () => {
+  it('is hardened and labelled', async () => {
+    const runId = newId('run');
+    const c = await createSandbox(h.docker, { runId, iterationId: 'iter_x', organizationId: 'org_x', hostId: h.hostId }, env(), []);
+    try {
+      const info = await c.inspect();
+      expect(info.Config.Labels).toMatchObject({
+        [LABELS.managed]: 'true',
+        [LABELS.run]: runId,
+        [LABELS.iteration]: 'iter_x',
+        [LABELS.organization]: 'org_x',
+        [LABELS.host]: h.hostId,
+      });
+      expect(info.Config.User).toBe('agent');
+      expect(info.HostConfig).toMatchObject({
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        PidsLimit: 50,
+        Memory: 96 * 1024 * 1024,
+        MemorySwap: 96 * 1024 * 1024,
+        NanoCpus: 250_000_000,
+        NetworkMode: 'none',
+      });
+      const probe = await execCommand(c, shellArgv('id -u; echo $HOME; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; ls /sys/class/net'), { timeoutSeconds: 20 });
+      expect(probe.exitCode).toBe(0);
+      const lines = probe.output.trim().split('\n');
+      expect(lines.slice(0, 2)).toEqual(['1000', '/home/agent']);
+      expect(probe.output).toMatch(/CapEff:\s+0000000000000000/);
+      expect(probe.output).toMatch(/NoNewPrivs:\s+1/);
+      // No network: only the loopback interface exists.
+      expect(lines.slice(4)).toEqual(['lo']);
+      // The pids limit holds: a fork bomb cannot take the host down.
+      const bomb = await execCommand(c, shellArgv('for i in $(seq 1 200); do sleep 5 & done 2>/dev/null; echo spawned; jobs -p | wc -l'), { timeoutSeconds: 20 });
+      expect(Number(bomb.output.trim().split('\n').pop())).toBeLessThan(50);
+    } finally {
+      await destroySandboxes(h.docker, { runId });
+    }
+    expect(await listSandboxes(h.docker, { runId })).toEqual([]);
+  });
+
+  it('has a network only when the environment allows it', async () => {
+    const runId = newId('run');
+    const c = await createSandbox(h.docker, { runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId }, env({ network: { enabled: true } }), []);
+    try {
+      expect((await c.inspect()).HostConfig.NetworkMode).toBe('bridge');
+    } finally {
+      await destroySandboxes(h.docker, { runId });
+    }
+  });
+
+  it('kills a command at its time limit', async () => {
+    const runId = newId('run');
+    const c = await createSandbox(h.docker, { runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId }, env(), []);
+    try {
+      const r = await execCommand(c, shellArgv('echo before; sleep 30; echo after'), { timeoutSeconds: 1 });
+      expect(r).toMatchObject({ timedOut: true, exitCode: 137 });
+      expect(r.output).toContain('before');
+      expect(r.output).not.toContain('after');
+      expect(r.durationMs).toBeLessThan(10_000);
+    } finally {
+      await destroySandboxes(h.docker, { runId });
+    }
+  });
+
+  it('reaper removes sandboxes whose run ended or never existed, and spares live ones', async () => {
+    const orphanId = newId('run');
+    await createSandbox(h.docker, { runId: orphanId, iterationId: 'i', organizationId: 'o', hostId: h.hostId }, env(), []);
+    const report = await reapOrphans({ docker: h.docker, prisma: h.prisma, client: h.client, hostId: h.hostId });
+    expect(report.destroyed).toHaveLength(1);
+    expect(await listSandboxes(h.docker, { runId: orphanId })).toEqual([]);
+  });
+
+  it('reaper fails a live run whose workflow is gone, and removes its sandbox', async () => {
+    const envId = await h.createEnvironment();
+    const taskId = await h.createTask({ name: 't', category: 'coding', prompt: 'p', goals: [{ name: 'g', evaluationType: 'file_exists', path: 'x' }] });
+    const envRow = await h.prisma.environment.findUniqueOrThrow({ where: { id: envId } });
+    const taskRow = await h.prisma.task.findUniqueOrThrow({ where: { id: taskId } });
+    // A run whose workflow was terminated mid-run: simulated by a run row with no workflow at all.
+    const iterationId = newId('iter');
+    const runId = newId('run');
+    await h.prisma.iteration.create({
+      data: { id: iterationId, organizationId: h.org.organizationId, productId: h.org.productId, workflowId: `wf-${iterationId}`, runCount: 1 },
+    });
+    await h.prisma.run.create({
+      data: {
+        id: runId,
+        organizationId: h.org.organizationId,
+        productId: h.org.productId,
+        iterationId,
+        taskId,
+        environmentId: envId,
+        workflowId: `simlab-run-${runId}`,
+        status: 'running',
+        taskVersion: 1,
+        environmentVersion: 1,
+        taskSnapshot: taskRow.definition as object,
+        environmentSnapshot: envRow.definition as object,
+      },
+    });
+    await createSandbox(h.docker, { runId, iterationId, organizationId: h.org.organizationId, hostId: h.hostId }, env(), []);
+    const report = await reapOrphans({ docker: h.docker, prisma: h.prisma, client: h.client, hostId: h.hostId });
+    expect(report.destroyed).toHaveLength(1);
+    const run = await h.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+    expect(run).toMatchObject({ status: 'failed', failureCategory: 'infra' });
+  });
+});
