@@ -31,10 +31,10 @@ export function loadDocument(file: string, kind?: ContractKind): LoadedDocument 
     throw err;
   }
   const describe = (violations: Violation[]) =>
-    violations.map((v) => {
-      const pos = positionOf(parsed.positions, v.pointer);
-      return `${file}${pos ? `:${pos.line}:${pos.column}` : ''}: ${v.pointer || '(document)'}: ${v.message}`;
-    });
+    violations
+      .map((v) => ({ v, pos: positionOf(parsed.positions, v.pointer) }))
+      .sort((a, b) => (a.pos?.line ?? 0) - (b.pos?.line ?? 0) || (a.pos?.column ?? 0) - (b.pos?.column ?? 0))
+      .map(({ v, pos }) => `${file}${pos ? `:${pos.line}:${pos.column}` : ''}: ${v.pointer || '(document)'}: ${v.message}`);
   if (kind) {
     // Checked here first so the user sees line numbers without a round trip; the API checks again.
     const v = validateDocument(kind, parsed.value);

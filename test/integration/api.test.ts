@@ -88,7 +88,7 @@ describe('tenancy', () => {
     const taskId = await h.createTask(task([{ name: 'g', evaluationType: 'file_exists', path: 'x' }]));
     const envId = await h.createEnvironment();
     const other = await createOrganization(h.prisma, { slug: `other-${Date.now()}`, name: 'Other' });
-    for (const p of [`/tasks/${taskId}`, `/environments/${envId}`, `/products/${h.org.productSlug}/tasks`]) {
+    for (const p of [`/tasks/${taskId}`, `/environments/${envId}`, `/products/${h.org.productId}/tasks`]) {
       const res = await h.api('GET', p, undefined, other.apiKey);
       expect([p, res.status, res.body.error.code]).toEqual([p, 404, 'not_found']);
     }
@@ -139,10 +139,11 @@ describe('CLI', () => {
     const res = await simlab('task', 'create', '--file', file);
     expect(res.code).toBe(2);
     expect(res.err).toContain(`${file}: 8 violation(s) of the task contract:`);
-    expect(res.err).toContain(`${file}:2:3: /name: must not be blank`);
+    // In file order, so the list reads top to bottom alongside the file.
+    expect(res.err.split('\n')[1]).toBe(`${file}:2:3: /name: must not be blank`);
     expect(res.err).toContain(`${file}:3:3: /category: must be one of`);
     expect(res.err).toContain(`${file}:7:5: /goals/0/command: is required`);
-    expect(res.err).toContain(`${file}:9:7: /goals/0/weight: must be > 0`);
+    expect(res.err).toContain(`${file}:10:7: /goals/0/weight: must be > 0`);
     const broken = path.join(configDir, 'broken.json');
     fs.writeFileSync(broken, '{\n  "name": "x",\n  "goals": [\n}\n');
     const syntax = await simlab('task', 'create', '--file', broken);

@@ -86,7 +86,7 @@ describe('a run', () => {
       task(helloGoals, {
         initCommands: [
           { command: 'mkdir -p work && echo seeded > work/seed.txt' },
-          { command: 'test -f seed.txt || { echo "seed missing" >&2; exit 7; }', workingDirectory: '/home/agent/work' },
+          { command: 'test -f seed.txt && { echo "missing.txt not found" >&2; exit 7; }', workingDirectory: '/home/agent/work' },
           { command: 'touch never.txt' },
         ],
       }),
@@ -95,7 +95,7 @@ describe('a run', () => {
     const run = await h.waitForRun(runId!);
     expect(run).toMatchObject({ status: 'failed', score: null, passed: null, verdict: null });
     expect(run.failure.category).toBe('setup');
-    expect(run.failure.message).toMatch(/init command 2 .* exited with 1/);
+    expect(run.failure.message).toMatch(/init command 2 .* exited with 7: missing.txt not found/);
     expect(run.goals).toEqual([]);
     expect(run.statusHistory.map((s: { to: string }) => s.to)).toEqual(['queued', 'creating_sandbox', 'failed']);
   });
