@@ -12,13 +12,15 @@ major="$(node -p 'process.versions.node.split(".")[0]')"
 
 stamp() { sha256sum "$@" 2>/dev/null | sha256sum | cut -c1-16; }
 
-# Dependencies: reinstalled only when the lock file changes. Install scripts stay
-# denied (package.json allowScripts): none of them is needed, and @prisma/engines'
-# would try to download a native engine.
+# Dependencies: reinstalled only when the lock file changes. `npm install` with the
+# lock file rather than `npm ci`: the registry here lacks some of @swc/core's
+# other-platform optional packages, which `npm ci` insists on finding in the lock.
+# Install scripts stay denied (package.json allowScripts): none is needed, and
+# @prisma/engines' would try to download a native engine.
 deps_stamp="$(stamp package.json package-lock.json)"
 if [ ! -d node_modules ] || [ "$(cat node_modules/.simlab-stamp 2>/dev/null)" != "$deps_stamp" ]; then
-  log "npm ci (log: $SIMLAB_DATA/logs/npm.log)"
-  npm ci --no-audit --no-fund >>"$SIMLAB_DATA/logs/npm.log" 2>&1 || { tail -n 30 "$SIMLAB_DATA/logs/npm.log" >&2; die "npm ci failed"; }
+  log "npm install (log: $SIMLAB_DATA/logs/npm.log)"
+  npm install --no-audit --no-fund >>"$SIMLAB_DATA/logs/npm.log" 2>&1 || { tail -n 30 "$SIMLAB_DATA/logs/npm.log" >&2; die "npm install failed"; }
   echo "$deps_stamp" > node_modules/.simlab-stamp
 fi
 

@@ -24,8 +24,12 @@ node_modules/.bin/jest --json --outputFile="$results" --forceExit "$@"
 status=$?
 set -e
 
+if [ "$status" -eq 0 ] && { [ ! -f "$results" ] || [ "$(node -p "require('$results').numTotalTests")" -eq 0 ]; }; then
+  log "no test ran"
+  status=1
+fi
 # jest's own summary is not what CI reads: count from its results, and count a
-# suite that failed to run (no test results) as a failure too.
+# suite that failed to run (no test results) as a failure too. This line is last.
 node -e '
   const fs = require("fs");
   const f = process.argv[1];
@@ -34,8 +38,4 @@ node -e '
   const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests + broken} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
 ' "$results"
-if [ "$status" -eq 0 ] && [ "$(node -p "require('$results').numTotalTests")" -eq 0 ]; then
-  log "no test ran"
-  exit 1
-fi
 exit "$status"
