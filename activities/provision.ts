@@ -1,5 +1,6 @@
 /** creating_sandbox: a fresh container, the prompt file, then the task's init commands in order. */
 import type Docker from 'dockerode';
+import * as path from 'node:path';
 import { heartbeat, Context } from '@temporalio/activity';
 import type { PrismaClient } from '../prisma/client';
 import { SetupError } from '../domain/errors';
@@ -29,7 +30,11 @@ export async function provisionSandbox(
     [`SIMLAB_PROMPT_FILE=${SIMLAB_DIR}/prompt.md`],
   );
   await prisma.run.update({ where: { id: run.id }, data: { containerId: container.id, sandboxHost: hostId } });
-  await putFiles(container, SIMLAB_DIR, [{ name: 'prompt.md', content: run.task.prompt, mode: 0o400 }]);
+  // Not a tmpfs: Docker's archive API (how the agent's log is read back) cannot see into one.
+  await putFiles(container, path.posix.dirname(SIMLAB_DIR), [
+    { name: path.posix.basename(SIMLAB_DIR), content: '', type: 'directory', mode: 0o700 },
+    { name: `${path.posix.basename(SIMLAB_DIR)}/prompt.md`, content: run.task.prompt, mode: 0o400 },
+  ]);
 
   const signal = Context.current().cancellationSignal;
   for (const [i, cmd] of run.task.initCommands.entries()) {

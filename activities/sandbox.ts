@@ -6,7 +6,7 @@
 import type Docker from 'dockerode';
 import type { EnvironmentDefinition } from '../domain/contract';
 import { EnvironmentConfigError } from '../domain/errors';
-import { AGENT_HOME, AGENT_USER, SIMLAB_DIR } from './docker-exec';
+import { AGENT_HOME, AGENT_USER } from './docker-exec';
 
 export const LABELS = {
   managed: 'simlab.managed',
@@ -67,7 +67,6 @@ export async function createSandbox(
       MemorySwap: memory,
       NanoCpus: Math.round(env.resources.cpus * 1e9),
       NetworkMode: env.network.enabled ? 'bridge' : 'none',
-      Tmpfs: { [SIMLAB_DIR]: 'rw,nosuid,nodev,size=64m,uid=1000,gid=1000,mode=0700' },
       AutoRemove: false,
     },
   });

@@ -28,8 +28,10 @@ const helloGoals = [
 ];
 
 describe('a run', () => {
-  it('passes: every status in order, scores, evidence, archive, Temporal link', async () => {
-    const envId = await h.createEnvironment();
+  it('passes: every status in order, scores, evidence, transcript, archive, Temporal link', async () => {
+    const envId = await h.createEnvironment({
+      agent: { harness: 'command', command: 'echo hello > hello.txt; echo wrote hello; cat "$SIMLAB_PROMPT_FILE"; echo; echo "$SIMLAB_PROMPT"' },
+    });
     const taskId = await h.createTask(task(helloGoals));
     const [runId] = await h.runTask(taskId, [envId]);
     const run = await h.waitForRun(runId!);
@@ -57,6 +59,8 @@ describe('a run', () => {
       }),
     ]);
     expect(run.agent).toMatchObject({ exitCode: 0, timedOut: false });
+    // The agent's output is kept, and it was given the instruction both ways.
+    expect(run.agent.outputExcerpt).toBe('wrote hello\nWrite hello into hello.txt\nWrite hello into hello.txt\n');
     expect(run.temporal.url).toBe(`http://127.0.0.1:8233/namespaces/default/workflows/simlab-run-${runId}`);
     expect(run.snapshots.task.goals[0].criteria).toHaveLength(2);
 
@@ -64,6 +68,8 @@ describe('a run', () => {
     expect(run.archive.bytes).toBeGreaterThan(0);
     const listing = execFileSync('tar', ['-tzf', run.archive.path], { encoding: 'utf8' });
     expect(listing).toMatch(/agent\/hello\.txt/);
+    // simlab's own files (prompt, log) are not part of the agent's home.
+    expect(listing).not.toMatch(/\.simlab/);
     const handle = h.client.workflow.getHandle(`simlab-run-${runId}`);
     expect((await handle.describe()).status.name).toBe('COMPLETED');
   });
