@@ -24,6 +24,7 @@ import { BUNDLE_PATH, TEST_IMAGE, testEnv } from './env';
 let runtimeInstalled = false;
 
 export interface Harness {
+  taskQueue: string;
   prisma: PrismaClient;
   docker: Docker;
   client: Client;
@@ -40,7 +41,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `inProcessWorkers: false` leaves running workflows and activities to worker processes the test starts itself. */
+export async function startHarness(opts: { inProcessWorkers?: boolean } = {}): Promise<Harness> {
   if (!runtimeInstalled) {
     // The worker's own logs are noise in test output; warnings and errors still show.
     Runtime.install({ logger: new (require('@temporalio/worker').DefaultLogger)('WARN') });
@@ -57,7 +59,7 @@ export async function startHarness(): Promise<Harness> {
   await ensureSearchAttributes(connection, 'default');
   const client = new Client({ connection, namespace: 'default' });
   const native = await NativeConnection.connect({ address: env.temporalAddress });
-  const workers: Worker[] = await createWorkers({
+  const workers: Worker[] = opts.inProcessWorkers === false ? [] : await createWorkers({
     connection: native,
     namespace: 'default',
     taskQueue,
@@ -84,6 +86,7 @@ export async function startHarness(): Promise<Harness> {
   const org = await createOrganization(prisma, { slug: `test-${suffix}`, name: `Test ${suffix}` });
 
   const h: Harness = {
+    taskQueue,
     prisma,
     docker,
     client,

@@ -1,0 +1,74 @@
+/**
+ * A worker process killed mid-run loses nothing: the run's state is in PostgreSQL and
+ * Temporal, the agent keeps running in its sandbox, and the retried agent activity on
+ * the restarted worker resumes waiting for that same agent (by the exec id in its
+ * heartbeat) instead of starting it again.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { startHarness, task, type Harness } from './harness';
+import { testEnv } from './env';
+
+let h: Harness;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  h = await startHarness({ inProcessWorkers: false });
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await h?.close();
+});
+
+/** The real worker binary (dist/workers/main.js), on this test's queues. */
+function startWorker(): Promise<ChildProcess> {
+  const env = testEnv();
+  const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'dist', 'workers', 'main.js')], {
+    env: {
+      ...process.env,
+      DATABASE_URL: env.databaseUrl,
+      TEMPORAL_ADDRESS: env.temporalAddress,
+      SIMLAB_TASK_QUEUE: h.taskQueue,
+      SIMLAB_HOST_ID: h.hostId,
+      SIMLAB_ARTIFACTS: h.artifactsDir,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (output.includes('[worker] ready')) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${output}`)));
+  });
+}
+
+it('a run survives a worker crash during the agent step, with its transcript and archive', async () => {
+  const first = await startWorker();
+  const envId = await h.createEnvironment({
+    agent: { harness: 'command', command: 'echo before; sleep 8; echo after > hello.txt; echo after' },
+  });
+  const taskId = await h.createTask(task([{ name: 'agent finished', evaluationType: 'bash_command', command: 'grep -qx after hello.txt' }]));
+  const [runId] = await h.runTask(taskId, [envId]);
+  await h.waitForRun(runId!, (s) => s === 'running', 60_000);
+  await new Promise((r) => setTimeout(r, 2000));
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+
+  // The sandbox and its agent outlive the worker.
+  expect((await h.sandboxesLeft()).length).toBe(1);
+  const second = await startWorker();
+  const run = await h.waitForRun(runId!, undefined, 180_000);
+  expect(run).toMatchObject({ status: 'completed', passed: true, score: 100 });
+  // One agent, started once: 'before' appears a single time.
+  expect(run.agent).toMatchObject({ exitCode: 0, timedOut: false, outputExcerpt: 'before\nafter\n' });
+  expect(run.archive.bytes).toBeGreaterThan(0);
+  expect(run.statusHistory.map((s: { to: string }) => s.to)).toEqual(['queued', 'creating_sandbox', 'running', 'evaluating', 'analyzing', 'completed']);
+  expect(await h.sandboxesLeft()).toEqual([]);
+  second.kill('SIGTERM');
+  await new Promise((r) => second.once('exit', r));
+}, 240_000);
