@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { heartbeat } from '@temporalio/activity';
 import type { PrismaClient } from '../prisma/client';
 import { AGENT_HOME } from './docker-exec';
 import { containerName } from './sandbox';
@@ -40,6 +41,8 @@ export async function archiveSandbox(
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       bytes += chunk.length;
+      // A large home takes a while; the SDK throttles these to what the server needs.
+      heartbeat({ bytes });
       cb(null, chunk);
     },
   });

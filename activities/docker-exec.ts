@@ -65,7 +65,16 @@ export class TailBuffer {
 export async function execCommand(
   container: Docker.Container,
   argv: string[],
-  opts: { timeoutSeconds: number; workingDir?: string; env?: string[]; outputLimit?: number; signal?: AbortSignal },
+  opts: {
+    timeoutSeconds: number;
+    workingDir?: string;
+    env?: string[];
+    outputLimit?: number;
+    signal?: AbortSignal;
+    /** Called every few seconds while the command runs: an activity heartbeats here, so a
+     * command longer than the heartbeat timeout is not mistaken for a dead worker. */
+    onProgress?: () => void;
+  },
 ): Promise<ExecResult> {
   const started = Date.now();
   const exec = await container.exec({
@@ -83,6 +92,7 @@ export async function execCommand(
   container.modem.demuxStream(stream, sink, sink);
 
   let backstop: NodeJS.Timeout | undefined;
+  const progress = opts.onProgress ? setInterval(opts.onProgress, 5000) : undefined;
   let hostTimedOut = false;
   await new Promise<void>((resolve, reject) => {
     const done = () => resolve();
@@ -98,7 +108,10 @@ export async function execCommand(
       stream.destroy();
       reject(opts.signal!.reason ?? new Error('aborted'));
     });
-  }).finally(() => clearTimeout(backstop));
+  }).finally(() => {
+    clearTimeout(backstop);
+    clearInterval(progress);
+  });
 
   const durationMs = Date.now() - started;
   const info = await exec.inspect();

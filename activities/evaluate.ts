@@ -17,15 +17,19 @@ import type { RunRecord } from './runPlan';
 const DEFAULT_CHECK_TIMEOUT_S = 300;
 const EVIDENCE_LIMIT = 2000;
 
-type Checker = (container: Docker.Container, c: Criterion, signal: AbortSignal) => Promise<CriterionOutcome>;
+interface CheckContext {
+  signal: AbortSignal;
+  onProgress: () => void;
+}
+type Checker = (container: Docker.Container, c: Criterion, ctx: CheckContext) => Promise<CriterionOutcome>;
 
 const pass = (c: Criterion, evidence: string): CriterionOutcome => ({ status: 'evaluated', score: c.maxScore, evidence });
 const fail = (evidence: string): CriterionOutcome => ({ status: 'evaluated', score: 0, evidence });
 
 const CHECKERS: Partial<Record<Criterion['evaluationType'], Checker>> = {
-  async bash_command(container, c, signal) {
+  async bash_command(container, c, ctx) {
     const timeoutSeconds = c.timeoutSeconds ?? DEFAULT_CHECK_TIMEOUT_S;
-    const res = await execCommand(container, shellArgv(c.command!, c.workingDirectory ?? AGENT_HOME), { timeoutSeconds, signal });
+    const res = await execCommand(container, shellArgv(c.command!, c.workingDirectory ?? AGENT_HOME), { timeoutSeconds, ...ctx });
     const expected = c.expectedExitCode ?? 0;
     const out = res.output.trim() ? `\n${truncate(res.output.trim(), EVIDENCE_LIMIT, true)}` : '';
     if (res.timedOut) return fail(`timed out after ${timeoutSeconds}s${out}`);
@@ -33,23 +37,23 @@ const CHECKERS: Partial<Record<Criterion['evaluationType'], Checker>> = {
     return res.exitCode === expected ? pass(c, `${head}${out}`) : fail(`${head}${out}`);
   },
 
-  async file_exists(container, c, signal) {
+  async file_exists(container, c, ctx) {
     const res = await execCommand(container, ['/bin/sh', '-c', 'cd ~ && test -e "$1" && ls -ld -- "$1"', 'simlab', c.path!], {
       timeoutSeconds: 30,
-      signal,
+      ...ctx,
     });
     if (res.timedOut) throw new Error(`file_exists check of ${c.path} timed out`);
     return res.exitCode === 0 ? pass(c, `found: ${res.output.trim()}`) : fail(`${c.path} does not exist`);
   },
 };
 
-async function evaluateCriterion(container: Docker.Container, c: Criterion, signal: AbortSignal): Promise<CriterionOutcome & { durationMs: number }> {
+async function evaluateCriterion(container: Docker.Container, c: Criterion, ctx: CheckContext): Promise<CriterionOutcome & { durationMs: number }> {
   const started = Date.now();
   const checker = EXECUTABLE_TYPES.has(c.evaluationType) ? CHECKERS[c.evaluationType] : undefined;
   if (!checker) {
     return { status: 'not_evaluated', score: null, evidence: `evaluation type '${c.evaluationType}' is not executable in this build yet`, durationMs: 0 };
   }
-  const outcome = await checker(container, c, signal);
+  const outcome = await checker(container, c, ctx);
   return { ...outcome, durationMs: Date.now() - started };
 }
 
@@ -60,8 +64,9 @@ export async function evaluateRun(deps: { prisma: PrismaClient; docker: Docker }
   for (const [gi, goal] of run.task.goals.entries()) {
     const row: (CriterionOutcome & { durationMs: number })[] = [];
     for (const [ci, c] of goal.criteria.entries()) {
-      heartbeat({ goal: gi, criterion: ci });
-      row.push(await evaluateCriterion(container, c, signal));
+      const beat = () => heartbeat({ goal: gi, criterion: ci });
+      beat();
+      row.push(await evaluateCriterion(container, c, { signal, onProgress: beat }));
     }
     outcomes.push(row);
   }

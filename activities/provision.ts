@@ -38,10 +38,12 @@ export async function provisionSandbox(
 
   const signal = Context.current().cancellationSignal;
   for (const [i, cmd] of run.task.initCommands.entries()) {
-    heartbeat({ step: 'init_command', index: i });
+    const beat = () => heartbeat({ step: 'init_command', index: i });
+    beat();
     const res = await execCommand(container, shellArgv(cmd.command, cmd.workingDirectory), {
       timeoutSeconds: cmd.timeoutSeconds,
       signal,
+      onProgress: beat,
     });
     if (res.timedOut || res.exitCode !== 0) {
       const why = res.timedOut ? `timed out after ${cmd.timeoutSeconds}s` : `exited with ${res.exitCode}`;

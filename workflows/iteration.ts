@@ -9,6 +9,7 @@ import type { IterationStatus } from '../domain/runStatus';
 import { NON_RETRYABLE_ERRORS } from '../domain/errors';
 import { runWorkflowId } from '../domain/workflowIds';
 import { runWorkflow } from './run';
+import { SA } from './searchAttributes';
 
 export interface IterationWorkflowInput {
   iterationId: string;
@@ -36,6 +37,7 @@ export async function iterationWorkflow({ iterationId, maxConcurrentRuns = 20 }:
           workflowId: runWorkflowId(runId),
           args: [{ runId }],
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          typedSearchAttributes: [{ key: SA.iteration, value: iterationId }],
         })
           // A run records its own outcome; one failing child must not stop the others.
           .catch((err) => {
