@@ -11,6 +11,7 @@ const SCHEMA_BASE = 'https://simlab.dev/schemas';
 const name = { type: 'string', maxLength: 200, pattern: '\\S' } as const;
 const description = { type: 'string', maxLength: 20000 } as const;
 const secretName = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' } as const;
+const idList = (maxItems: number) => ({ type: 'array', maxItems, uniqueItems: true, items: { type: 'string', minLength: 1 } }) as const;
 
 /** One `if evaluationType == X then required [fields]` per type, so errors name the missing field. */
 const requiredByType = EVALUATION_TYPES.filter((t) => REQUIRED_FIELDS[t].length > 0).map((t) => ({
@@ -178,8 +179,8 @@ export const experimentSchema = {
   properties: {
     name,
     description,
-    taskIds: { type: 'array', maxItems: 1000, uniqueItems: true, items: { type: 'string', minLength: 1 } },
-    environmentIds: { type: 'array', maxItems: 100, uniqueItems: true, items: { type: 'string', minLength: 1 } },
+    taskIds: idList(1000),
+    environmentIds: idList(100),
     repeats: { type: 'integer', minimum: 1, maximum: 100, default: 1 },
     signalConfig: { type: 'object' },
     schedule: {
@@ -200,7 +201,7 @@ export const simulationSchema = {
   additionalProperties: false,
   properties: {
     product: { type: 'string', minLength: 1, maxLength: 100 },
-    environmentIds: { type: 'array', maxItems: 100, uniqueItems: true, items: { type: 'string', minLength: 1 } },
+    environmentIds: idList(100),
     task: { $ref: 'task.json' },
     secrets: {
       type: 'array',
