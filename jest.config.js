@@ -2,6 +2,8 @@
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 module.exports = {
+  // Applies to every project: integration tests drive real sandboxes and workflows.
+  testTimeout: 240000,
   projects: [
     {
       displayName: 'unit',
@@ -15,7 +17,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       transform,
       globalSetup: '<rootDir>/test/integration/globalSetup.ts',
-      testTimeout: 240000,
     },
   ],
 };

@@ -1,7 +1,8 @@
 /**
  * running: the agent harness. The command harness starts the agent as a detached exec
- * whose output goes to a file inside the sandbox, so a worker crash loses nothing: the
- * retried activity finds the exec id in its heartbeat details and resumes waiting.
+ * whose output goes to a file inside the sandbox, so a worker crash or restart loses
+ * nothing. The exec id is written to the run before the agent starts, so a retried
+ * activity always finds the agent it started and never starts a second one.
  */
 import type Docker from 'dockerode';
 import * as fs from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { Context, heartbeat, CancelledFailure } from '@temporalio/activity';
 import type { PrismaClient } from '../prisma/client';
 import { agentTimeoutSeconds } from '../domain/contract';
 import { EnvironmentConfigError } from '../domain/errors';
-import { AGENT_HOME, AGENT_USER, readFile, shellArgv, SIMLAB_DIR } from './docker-exec';
+import { AGENT_HOME, AGENT_USER, readTail, shellArgv, SIMLAB_DIR } from './docker-exec';
 import { containerName } from './sandbox';
 import type { RunRecord } from './runPlan';
 
@@ -46,21 +47,7 @@ export async function runAgent(
   const timeoutMs = agentTimeoutSeconds(run.task, run.environment) * 1000;
   const ctx = Context.current();
 
-  const previous = ctx.info.heartbeatDetails as AgentHeartbeat | undefined;
-  let state: AgentHeartbeat;
-  if (previous?.execId) {
-    state = previous;
-  } else {
-    const env = [
-      `SIMLAB_PROMPT_FILE=${SIMLAB_DIR}/prompt.md`,
-      ...(Buffer.byteLength(run.task.prompt) <= PROMPT_ENV_LIMIT ? [`SIMLAB_PROMPT=${run.task.prompt}`] : []),
-      ...Object.entries(agent.env ?? {}).map(([k, v]) => `${k}=${v}`),
-    ];
-    const argv = shellArgv(`exec >>${AGENT_LOG} 2>&1 </dev/null; ${agent.command}`);
-    const exec = await container.exec({ Cmd: argv, User: AGENT_USER, WorkingDir: AGENT_HOME, Env: env });
-    await exec.start({ Detach: true });
-    state = { execId: exec.id, startedAtMs: Date.now() };
-  }
+  const state = await startOrResume(prisma, docker, container, run, agent.command, agent.env ?? {});
   heartbeat(state);
 
   const exec = docker.getExec(state.execId);
@@ -74,21 +61,26 @@ export async function runAgent(
     }
     if (Date.now() - state.startedAtMs >= timeoutMs) {
       timedOut = true;
-      await killAgentProcesses(container);
       break;
     }
     try {
       await Promise.race([sleep(POLL_MS), ctx.cancelled]);
     } catch (err) {
-      // Cancelled: stop the agent now; the workflow's cleanup archives and destroys the sandbox.
-      if (err instanceof CancelledFailure) await killAgentProcesses(container).catch(() => undefined);
+      // Only a cancelled run stops its agent. A worker shutting down (deploy, restart)
+      // leaves it running: the retried activity resumes waiting for it.
+      if (err instanceof CancelledFailure && ctx.cancellationDetails?.cancelRequested) {
+        await killAgentProcesses(container).catch(() => undefined);
+      }
       throw err;
     }
     heartbeat(state);
   }
+  // Whether it exited or timed out, nothing the agent started may keep changing the
+  // sandbox while it is evaluated and archived.
+  await killAgentProcesses(container);
   const durationMs = Date.now() - state.startedAtMs;
 
-  const log = (await readFile(container, AGENT_LOG, LOG_LIMIT)) ?? { content: Buffer.alloc(0), size: 0 };
+  const log = (await readTail(container, AGENT_LOG, LOG_LIMIT, () => heartbeat(state))) ?? { content: Buffer.alloc(0), truncated: false };
   const dir = path.join(deps.artifactsDir, run.id);
   await fs.mkdir(dir, { recursive: true });
   const logPath = path.join(dir, 'agent.log');
@@ -104,17 +96,57 @@ export async function runAgent(
       agentLogPath: logPath,
     },
   });
-  return { exitCode, timedOut, durationMs, outputBytes: log.size };
+  return { exitCode, timedOut, durationMs, outputBytes: log.content.length };
+}
+
+/**
+ * The agent's exec: created, recorded on the run, then started. On a retry the recorded
+ * exec is resumed, and started only if the previous attempt died between recording it
+ * and starting it.
+ */
+async function startOrResume(
+  prisma: PrismaClient,
+  docker: Docker,
+  container: Docker.Container,
+  run: RunRecord,
+  command: string,
+  agentEnv: Record<string, string>,
+): Promise<AgentHeartbeat> {
+  const recorded = await prisma.run.findUniqueOrThrow({ where: { id: run.id }, select: { agentExecId: true, agentStartedAt: true } });
+  if (recorded.agentExecId && recorded.agentStartedAt) {
+    const exec = docker.getExec(recorded.agentExecId);
+    const info = await exec.inspect();
+    // Created and recorded, but the attempt died before starting it.
+    if (!info.Running && info.ExitCode === null && !info.Pid) await exec.start({ Detach: true });
+    return { execId: recorded.agentExecId, startedAtMs: recorded.agentStartedAt.getTime() };
+  }
+  const env = [
+    `SIMLAB_PROMPT_FILE=${SIMLAB_DIR}/prompt.md`,
+    ...(Buffer.byteLength(run.task.prompt) <= PROMPT_ENV_LIMIT ? [`SIMLAB_PROMPT=${run.task.prompt}`] : []),
+    ...Object.entries(agentEnv).map(([k, v]) => `${k}=${v}`),
+  ];
+  const exec = await container.exec({
+    Cmd: shellArgv(`exec >>${AGENT_LOG} 2>&1 </dev/null; ${command}`),
+    User: AGENT_USER,
+    WorkingDir: AGENT_HOME,
+    Env: env,
+  });
+  const startedAt = new Date();
+  await prisma.run.update({ where: { id: run.id }, data: { agentExecId: exec.id, agentStartedAt: startedAt } });
+  await exec.start({ Detach: true });
+  return { execId: exec.id, startedAtMs: startedAt.getTime() };
 }
 
 /**
  * Ends every process of the agent user except the sandbox's PID 1, background ones
- * included, so evaluation sees the state the agent left and nothing keeps changing it.
+ * included. Signals from inside the sandbox cannot end PID 1: it installs no handler.
  */
 async function killAgentProcesses(container: Docker.Container): Promise<void> {
   const exec = await container.exec({ Cmd: ['/bin/sh', '-c', 'kill -KILL -1 2>/dev/null; exit 0'], User: AGENT_USER });
   await exec.start({ Detach: true });
-  await sleep(300);
+  // Detached: wait for the kill itself to have run before anything reads the sandbox.
+  for (let i = 0; i < 50 && (await exec.inspect()).Running; i++) await sleep(50);
+  await sleep(100);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,14 +6,21 @@ import type Docker from 'dockerode';
 import { PassThrough, Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 
-export const AGENT_USER = 'agent';
+/**
+ * The sandbox's user, `agent` in simlab's images, always given by number: an image's
+ * passwd could map the name to root, a number cannot.
+ */
+export const AGENT_UID = 1000;
+export const AGENT_USER = `${AGENT_UID}:${AGENT_UID}`;
 export const AGENT_HOME = '/home/agent';
 /** simlab's own files inside the sandbox: prompt, agent log. Outside the archived home. */
 export const SIMLAB_DIR = '/tmp/.simlab';
 
 export interface ExecResult {
   exitCode: number;
+  /** stdout and stderr interleaved, at most `outputLimit` bytes of the end. */
   output: string;
+  bytes: Buffer;
   timedOut: boolean;
   durationMs: number;
 }
@@ -34,7 +41,7 @@ export function shellArgv(command: string, workingDir: string = AGENT_HOME): str
   ];
 }
 
-/** Keeps the last `limit` characters: the end of a log is where failures are explained. */
+/** Keeps the last `limit` bytes: the end of a log is where failures are explained. */
 export class TailBuffer {
   private chunks: Buffer[] = [];
   private size = 0;
@@ -43,18 +50,19 @@ export class TailBuffer {
   push(b: Buffer) {
     this.chunks.push(b);
     this.size += b.length;
-    while (this.size > this.limit && this.chunks.length > 1) {
+    while (this.size - this.chunks[0]!.length >= this.limit) {
       this.size -= this.chunks.shift()!.length;
       this.truncated = true;
     }
   }
+  toBuffer(): Buffer {
+    const all = Buffer.concat(this.chunks);
+    if (all.length <= this.limit) return all;
+    this.truncated = true;
+    return all.subarray(all.length - this.limit);
+  }
   toString(): string {
-    let s = Buffer.concat(this.chunks).toString('utf8');
-    if (s.length > this.limit) {
-      s = s.slice(s.length - this.limit);
-      this.truncated = true;
-    }
-    return s;
+    return this.toBuffer().toString('utf8');
   }
 }
 
@@ -94,7 +102,12 @@ export async function execCommand(
   let backstop: NodeJS.Timeout | undefined;
   const progress = opts.onProgress ? setInterval(opts.onProgress, 5000) : undefined;
   let hostTimedOut = false;
+  let onAbort = () => {};
   await new Promise<void>((resolve, reject) => {
+    onAbort = () => {
+      stream.destroy();
+      reject(opts.signal!.reason ?? new Error('aborted'));
+    };
     const done = () => resolve();
     stream.on('end', done);
     stream.on('close', done);
@@ -104,13 +117,12 @@ export async function execCommand(
       stream.destroy();
       resolve();
     }, (opts.timeoutSeconds + 15) * 1000);
-    opts.signal?.addEventListener('abort', () => {
-      stream.destroy();
-      reject(opts.signal!.reason ?? new Error('aborted'));
-    });
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
   }).finally(() => {
     clearTimeout(backstop);
     clearInterval(progress);
+    opts.signal?.removeEventListener('abort', onAbort);
   });
 
   const durationMs = Date.now() - started;
@@ -119,7 +131,8 @@ export async function execCommand(
   // that also used up its time counts as timed out, so an agent's own SIGKILL exit does not.
   const exitCode = info.ExitCode ?? -1;
   const timedOut = hostTimedOut || (exitCode === 137 && durationMs >= opts.timeoutSeconds * 1000 - 250);
-  return { exitCode, output: buf.toString(), timedOut, durationMs };
+  const bytes = buf.toBuffer();
+  return { exitCode, output: bytes.toString('utf8'), bytes, timedOut, durationMs };
 }
 
 /** Writes files into the container as the agent user; `dir` must exist. */
@@ -130,7 +143,7 @@ export async function putFiles(
 ): Promise<void> {
   const pack = tar.pack();
   for (const f of files) {
-    const header = { name: f.name, mode: f.mode ?? 0o600, uid: 1000, gid: 1000, uname: AGENT_USER, gname: AGENT_USER };
+    const header = { name: f.name, mode: f.mode ?? 0o600, uid: AGENT_UID, gid: AGENT_UID };
     if (f.type === 'directory') pack.entry({ ...header, type: 'directory', mode: f.mode ?? 0o700 });
     else pack.entry(header, typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content);
   }
@@ -138,33 +151,14 @@ export async function putFiles(
   await container.putArchive(pack as unknown as Readable, { path: dir });
 }
 
-/** Reads one regular file out of the container, keeping at most `limit` bytes of its end. */
-export async function readFile(container: Docker.Container, path: string, limit: number): Promise<{ content: Buffer; size: number } | null> {
-  let stream: NodeJS.ReadableStream;
-  try {
-    stream = await container.getArchive({ path });
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return null;
-    throw err;
-  }
-  const extract = tar.extract();
-  let result: { content: Buffer; size: number } | null = null;
-  await new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, body, next) => {
-      const buf = new TailBuffer(limit);
-      body.on('data', (d: unknown) => buf.push(d as Buffer));
-      body.on('end', () => {
-        if (!result && header.type === 'file') {
-          const s = buf.toString();
-          result = { content: Buffer.from(s, 'utf8'), size: header.size ?? s.length };
-        }
-        next();
-      });
-      body.resume();
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-    stream.pipe(extract);
+/** The last `limit` bytes of a file in the container, or null when it does not exist. */
+export async function readTail(container: Docker.Container, path: string, limit: number, onProgress?: () => void): Promise<{ content: Buffer; truncated: boolean } | null> {
+  const res = await execCommand(container, ['/bin/sh', '-c', 'test -f "$1" || exit 3; tail -c "$2" -- "$1"', 'simlab', path, String(limit)], {
+    timeoutSeconds: 120,
+    outputLimit: limit,
+    ...(onProgress ? { onProgress } : {}),
   });
-  return result;
+  if (res.exitCode === 3) return null;
+  if (res.exitCode !== 0) throw new Error(`reading ${path} failed with exit ${res.exitCode}: ${res.output.slice(0, 200)}`);
+  return { content: res.bytes, truncated: res.bytes.length >= limit };
 }

@@ -9,7 +9,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { PrismaClient } from '../prisma/client';
 import { agentTimeoutSeconds } from '../domain/contract';
 import { EnvironmentConfigError } from '../domain/errors';
-import type { IterationStatus } from '../domain/runStatus';
+import { isTerminal, type IterationStatus, type RunStatus } from '../domain/runStatus';
 import { transitionRun, type TransitionInput, type TransitionResult } from './runState';
 import { loadRun } from './runPlan';
 import { provisionSandbox, type ProvisionResult } from './provision';
@@ -17,7 +17,7 @@ import { runAgent, type AgentResult } from './agent';
 import { evaluateRun } from './evaluate';
 import { archiveSandbox, type ArchiveResult } from './archive';
 import { destroySandboxes } from './sandbox';
-import { finishIteration, listIterationRuns, startIteration } from './iterationState';
+import { cancelQueuedRuns, finishIteration, listIterationRuns, startIteration } from './iterationState';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
@@ -26,6 +26,8 @@ export interface ActivityDeps {
   anthropic?: Anthropic;
   /** Identifies this worker's Docker host; sandbox activities are routed to `hostQueue`. */
   hostId: string;
+  /** Labels this installation's sandboxes (infra/config deploymentId). */
+  deploymentId: string;
   hostQueue: string;
   artifactsDir: string;
 }
@@ -45,8 +47,9 @@ export function createRunActivities(deps: Pick<ActivityDeps, 'prisma' | 'hostQue
      * Runs on whichever worker has capacity; that worker's Docker host becomes the run's
      * sandbox host. Refuses runs whose environment this build cannot execute.
      */
-    async prepareRun(runId: string): Promise<RunPlan> {
+    async prepareRun(runId: string): Promise<RunPlan | { finished: 'completed' | 'failed' | 'cancelled' }> {
       const run = await loadRun(prisma, runId);
+      if (isTerminal(run.status as RunStatus)) return { finished: run.status as 'completed' | 'failed' | 'cancelled' };
       if (run.environment.agent.harness !== 'command') {
         throw new EnvironmentConfigError(`agent harness '${run.environment.agent.harness}' is not available in this build yet`);
       }
@@ -68,13 +71,16 @@ export function createRunActivities(deps: Pick<ActivityDeps, 'prisma' | 'hostQue
     async listIterationRuns(input: { iterationId: string; after?: string; limit: number }): Promise<string[]> {
       return listIterationRuns(prisma, input);
     },
-    async finishIteration(iterationId: string): Promise<IterationStatus> {
-      return finishIteration(prisma, iterationId);
+    async finishIteration(input: { iterationId: string; cancelled: boolean }): Promise<IterationStatus> {
+      return finishIteration(prisma, input);
+    },
+    async cancelQueuedRuns(iterationId: string): Promise<number> {
+      return cancelQueuedRuns(prisma, iterationId);
     },
   };
 }
 
-export function createSandboxActivities(deps: Pick<ActivityDeps, 'prisma' | 'docker' | 'hostId' | 'artifactsDir'>) {
+export function createSandboxActivities(deps: Pick<ActivityDeps, 'prisma' | 'docker' | 'hostId' | 'deploymentId' | 'artifactsDir'>) {
   const { prisma, docker } = deps;
   return {
     async provisionSandbox(runId: string): Promise<ProvisionResult> {

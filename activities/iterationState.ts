@@ -1,6 +1,7 @@
 /** An iteration's own status, derived from its runs once every run has ended. */
 import type { PrismaClient } from '../prisma/client';
 import type { IterationStatus } from '../domain/runStatus';
+import { transitionRun } from './runState';
 
 export async function startIteration(prisma: PrismaClient, iterationId: string): Promise<void> {
   await prisma.iteration.updateMany({
@@ -23,13 +24,22 @@ export async function listIterationRuns(
   return rows.map((r) => r.id);
 }
 
-export async function finishIteration(prisma: PrismaClient, iterationId: string): Promise<IterationStatus> {
-  const groups = await prisma.run.groupBy({ by: ['status'], where: { iterationId }, _count: { _all: true } });
-  const count = (s: string) => groups.find((g) => g.status === s)?._count._all ?? 0;
+/** Runs the iteration never started (it was cancelled first) end as cancelled, not queued for ever. */
+export async function cancelQueuedRuns(prisma: PrismaClient, iterationId: string): Promise<number> {
+  const queued = await prisma.run.findMany({ where: { iterationId, status: 'queued' }, select: { id: true } });
+  for (const r of queued) {
+    await transitionRun(prisma, { runId: r.id, to: 'cancelled', failure: { category: 'cancelled', message: 'the iteration was cancelled before this run started' } });
+  }
+  return queued.length;
+}
+
+export async function finishIteration(prisma: PrismaClient, input: { iterationId: string; cancelled: boolean }): Promise<IterationStatus> {
+  const groups = await prisma.run.groupBy({ by: ['status'], where: { iterationId: input.iterationId }, _count: { _all: true } });
   const total = groups.reduce((n, g) => n + g._count._all, 0);
+  const failed = groups.find((g) => g.status === 'failed')?._count._all ?? 0;
   let status: IterationStatus = 'completed';
-  if (total > 0 && count('cancelled') === total) status = 'cancelled';
-  else if (total > 0 && count('failed') === total) status = 'failed';
-  await prisma.iteration.update({ where: { id: iterationId }, data: { status, finishedAt: new Date() } });
+  if (input.cancelled) status = 'cancelled';
+  else if (total > 0 && failed === total) status = 'failed';
+  await prisma.iteration.update({ where: { id: input.iterationId }, data: { status, finishedAt: new Date() } });
   return status;
 }

@@ -14,10 +14,12 @@ export interface ProvisionResult {
 }
 
 export async function provisionSandbox(
-  deps: { prisma: PrismaClient; docker: Docker; hostId: string },
+  deps: { prisma: PrismaClient; docker: Docker; hostId: string; deploymentId: string },
   run: RunRecord,
 ): Promise<ProvisionResult> {
-  const { prisma, docker, hostId } = deps;
+  const { prisma, docker, hostId, deploymentId } = deps;
+  // First heartbeat before any Docker work, so a cancellation reaches this attempt early.
+  heartbeat({ step: 'create' });
   // A previous attempt may have left a half-initialised sandbox: always start from scratch.
   await destroySandboxes(docker, { runId: run.id });
   if (run.task.initFiles.length > 0) {
@@ -25,7 +27,7 @@ export async function provisionSandbox(
   }
   const container = await createSandbox(
     docker,
-    { runId: run.id, iterationId: run.iterationId, organizationId: run.organizationId, hostId },
+    { runId: run.id, iterationId: run.iterationId, organizationId: run.organizationId, hostId, deploymentId },
     run.environment,
     [`SIMLAB_PROMPT_FILE=${SIMLAB_DIR}/prompt.md`],
   );

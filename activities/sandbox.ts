@@ -14,6 +14,9 @@ export const LABELS = {
   iteration: 'simlab.iteration',
   organization: 'simlab.organization',
   host: 'simlab.host',
+  /** Which simlab installation (database + Temporal namespace) owns the sandbox: a reaper
+   * never touches another installation's sandboxes on a shared Docker engine. */
+  deployment: 'simlab.deployment',
 } as const;
 
 export interface SandboxIdentity {
@@ -21,12 +24,16 @@ export interface SandboxIdentity {
   iterationId: string;
   organizationId: string;
   hostId: string;
+  deploymentId: string;
 }
 
 export const containerName = (runId: string) => `simlab-${runId}`;
 
-/** PID 1 of every sandbox: waits for ever, ends on TERM, and needs only a POSIX shell. */
-const KEEPALIVE = ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done'];
+/**
+ * PID 1 of every sandbox: waits for ever and needs only a POSIX shell. It installs no
+ * signal handler, so nothing inside the sandbox can end it; removal is forced from outside.
+ */
+const KEEPALIVE = ['/bin/sh', '-c', 'while :; do sleep 3600 & wait $!; done'];
 
 export async function createSandbox(
   docker: Docker,
@@ -57,6 +64,7 @@ export async function createSandbox(
       [LABELS.iteration]: id.iterationId,
       [LABELS.organization]: id.organizationId,
       [LABELS.host]: id.hostId,
+      [LABELS.deployment]: id.deploymentId,
     },
     NetworkDisabled: !env.network.enabled,
     HostConfig: {
@@ -66,6 +74,7 @@ export async function createSandbox(
       Memory: memory,
       MemorySwap: memory,
       NanoCpus: Math.round(env.resources.cpus * 1e9),
+      Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
       NetworkMode: env.network.enabled ? 'bridge' : 'none',
       AutoRemove: false,
     },
@@ -74,8 +83,10 @@ export async function createSandbox(
     await container.start();
     const info = await container.inspect();
     if (!info.State.Running) throw new Error(`sandbox exited at start: ${info.State.Error || `exit ${info.State.ExitCode}`}`);
+    await requireWritableHome(container, env.image);
   } catch (err) {
     await destroySandboxes(docker, { runId: id.runId });
+    if (err instanceof EnvironmentConfigError) throw err;
     const msg = (err as Error).message ?? String(err);
     // A user that the image lacks or a broken entrypoint is the environment's fault, not flakiness.
     if (/unable to find user|no such file or directory|executable file not found/i.test(msg)) {
@@ -86,10 +97,31 @@ export async function createSandbox(
   return container;
 }
 
+/** The image must give the agent (uid 1000) a home it can write; say so plainly if not. */
+async function requireWritableHome(container: Docker.Container, image: string): Promise<void> {
+  const exec = await container.exec({
+    Cmd: ['/bin/sh', '-c', `test -d ${AGENT_HOME} && test -w ${AGENT_HOME}`],
+    User: AGENT_USER,
+    AttachStdout: false,
+    AttachStderr: false,
+  });
+  await exec.start({ Detach: true });
+  for (let i = 0; i < 100; i++) {
+    const info = await exec.inspect();
+    if (!info.Running) {
+      if (info.ExitCode === 0) return;
+      throw new EnvironmentConfigError(`image '${image}' has no ${AGENT_HOME} writable by uid ${AGENT_USER.split(':')[0]} (the agent user)`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sandbox of image '${image}' did not answer a basic exec`);
+}
+
 export interface SandboxFilter {
   runId?: string;
   iterationId?: string;
   hostId?: string;
+  deploymentId?: string;
 }
 
 export async function listSandboxes(docker: Docker, filter: SandboxFilter = {}): Promise<Docker.ContainerInfo[]> {
@@ -97,6 +129,7 @@ export async function listSandboxes(docker: Docker, filter: SandboxFilter = {}):
   if (filter.runId) label.push(`${LABELS.run}=${filter.runId}`);
   if (filter.iterationId) label.push(`${LABELS.iteration}=${filter.iterationId}`);
   if (filter.hostId) label.push(`${LABELS.host}=${filter.hostId}`);
+  if (filter.deploymentId) label.push(`${LABELS.deployment}=${filter.deploymentId}`);
   return docker.listContainers({ all: true, filters: { label } });
 }
 

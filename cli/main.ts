@@ -18,6 +18,7 @@ Usage:
   simlab task get TASK
   simlab task update TASK [--name N] [--file task.json]
   simlab task run TASK [--environment-id ENV[,ENV...]]... [--watch]
+                        (with --watch, exits 0 only when every run completed and passed)
   simlab env create --file env.json
   simlab env list
   simlab env get ENV
@@ -25,6 +26,7 @@ Usage:
   simlab run get RUN
   simlab run cancel RUN
   simlab iteration get ITER
+  simlab iteration cancel ITER
   simlab product list | create SLUG [--name N] | switch SLUG
   simlab config set [--api-url URL] [--api-key KEY] [--product SLUG] | show
   simlab spec
@@ -76,6 +78,12 @@ class Command {
     const f = this.flag('format') ?? 'table';
     if (f !== 'json' && f !== 'table') throw new UsageError(`--format must be json or table, not '${f}'`);
     return f === 'json';
+  }
+  bool(name: string): boolean {
+    const v = this.flag(name);
+    if (v === undefined || v === 'false') return false;
+    if (v === 'true') return true;
+    throw new UsageError(`--${name} takes no value (or =true/=false), not '${v}'`);
   }
   flag(name: string): string | undefined {
     const v = this.args.flags.get(name);
@@ -198,7 +206,7 @@ async function dispatch(c: Command): Promise<number> {
       const id = c.arg(2, 'TASK id');
       const envs = c.list('environment-id');
       const launched = await api.request<Run>('POST', `/tasks/${encodeURIComponent(id)}/runs`, envs.length ? { environmentIds: envs } : {});
-      if (!c.flag('watch')) {
+      if (!c.bool('watch')) {
         c.print(launched, () => `Queued iteration ${launched.iterationId}: ${launched.runIds.length} run(s)\n${launched.runIds.join('\n')}`);
         return 0;
       }
@@ -208,7 +216,8 @@ async function dispatch(c: Command): Promise<number> {
       c.print({ iteration: { ...it, runs: undefined }, runs }, () =>
         ['', ...runs.map((r) => `${r.id}  ${r.environmentName}  ${r.status}  score ${cell(r.score)}  ${r.verdict ?? ''}\n  ${r.temporal.url}`)].join('\n'),
       );
-      return runs.some((r) => r.status !== 'completed') ? 1 : 0;
+      // For CI: success means every run completed and passed its goals.
+      return runs.every((r) => r.status === 'completed' && r.passed === true) ? 0 : 1;
     }
     case 'env create': {
       c.allowOnly('file');
@@ -252,6 +261,12 @@ async function dispatch(c: Command): Promise<number> {
       c.allowOnly();
       const r = await api.request<Run>('POST', `/runs/${encodeURIComponent(c.arg(2, 'RUN id'))}/cancel`, {});
       c.print(r, () => `Cancellation requested for run ${r.id}`);
+      return 0;
+    }
+    case 'iteration cancel': {
+      c.allowOnly();
+      const it = await api.request<Run>('POST', `/iterations/${encodeURIComponent(c.arg(2, 'ITER id'))}/cancel`, {});
+      c.print(it, () => `Cancellation requested for iteration ${it.id}`);
       return 0;
     }
     case 'iteration get': {
@@ -328,7 +343,10 @@ export async function main(
       ...(parsed.flags.get('api-key') ? { apiKey: parsed.flags.get('api-key')!.at(-1)! } : {}),
       ...(parsed.flags.get('product') ? { product: parsed.flags.get('product')!.at(-1)! } : {}),
     };
-    return await dispatch(new Command(parsed, cfg, out));
+    const command = new Command(parsed, cfg, out);
+    // Checked before any request: a bad --format must not leave a half-done command behind.
+    void command.json;
+    return await dispatch(command);
   } catch (e) {
     if (e instanceof UsageError) {
       err(`simlab: ${e.message}\nRun \`simlab --help\` for usage.`);

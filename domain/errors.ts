@@ -15,4 +15,9 @@ export class RunStateError extends Error {
   override readonly name = 'RunStateError';
 }
 
-export const NON_RETRYABLE_ERRORS = ['SetupError', 'EnvironmentConfigError', 'RunStateError'] as const;
+/** A criterion cannot be checked as written (not the agent's fault, not the platform's). */
+export class EvaluationError extends Error {
+  override readonly name = 'EvaluationError';
+}
+
+export const NON_RETRYABLE_ERRORS = ['SetupError', 'EnvironmentConfigError', 'RunStateError', 'EvaluationError'] as const;

@@ -6,7 +6,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$SIMLAB_ROOT"
 
-command -v node >/dev/null || need_apt nodejs npm
+command -v node >/dev/null || die "Node.js >= 20 with npm is required (Debian bookworm's own nodejs is 18): install it first"
 major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$major" -ge 20 ] || die "Node >= 20 is required (found $(node --version))"
 

@@ -25,7 +25,8 @@ start() {
     wait_for 30 "$name to stop" bash -c "! kill -0 $(cat "$pid_file") 2>/dev/null" || kill -KILL "$(cat "$pid_file")" 2>/dev/null || true
   fi
   log "starting $name (log: $SIMLAB_DATA/logs/$name.log)"
-  nohup node "$script" >>"$SIMLAB_DATA/logs/$name.log" 2>&1 &
+  # A fresh log each start: readiness is read from it, and an old 'ready' must not count.
+  nohup node "$script" >"$SIMLAB_DATA/logs/$name.log" 2>&1 &
   echo $! > "$pid_file"
 }
 start worker dist/workers/main.js

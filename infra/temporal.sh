@@ -12,6 +12,7 @@ set -euo pipefail
 
 TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-127.0.0.1:7233}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
+TEMPORAL_NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 TEMPORAL_CLI_VERSION=v1.5.1
 SEARCH_ATTRIBUTES=(SimlabOrganization SimlabProduct SimlabTask SimlabEnvironment SimlabIteration SimlabRunStatus)
 PID_FILE="$SIMLAB_DATA/run/temporal.pid"
@@ -85,7 +86,7 @@ else
     # setsid+nohup: the server outlives this script; down.sh stops it by pid.
     setsid nohup "$CLI" server start-dev --db-filename "$SIMLAB_DATA/temporal.db" \
       --ip "$host" --port "$port" --ui-port "$TEMPORAL_UI_PORT" \
-      --namespace default --log-level warn "${sa_flags[@]}" \
+      --namespace "$TEMPORAL_NAMESPACE" --log-level warn "${sa_flags[@]}" \
       >>"$LOG_FILE" 2>&1 </dev/null &
     echo $! >"$PID_FILE"
   fi
@@ -98,12 +99,12 @@ else
 fi
 
 # A server started elsewhere (or from an older db) may lack some attributes.
-existing="$("$CLI" operator search-attribute list --address "$TEMPORAL_ADDRESS" --namespace default -o json --command-timeout 5s)"
+existing="$("$CLI" operator search-attribute list --address "$TEMPORAL_ADDRESS" --namespace "$TEMPORAL_NAMESPACE" -o json --command-timeout 5s)"
 # One create per name: CLI v1.5.1 registers only the first of several --name.
 for a in "${SEARCH_ATTRIBUTES[@]}"; do
   grep -q "\"$a\"" <<<"$existing" && continue
   log "registering search attribute $a (Keyword)"
-  "$CLI" operator search-attribute create --address "$TEMPORAL_ADDRESS" --namespace default \
+  "$CLI" operator search-attribute create --address "$TEMPORAL_ADDRESS" --namespace "$TEMPORAL_NAMESPACE" \
     --name "$a" --type Keyword --command-timeout 10s >/dev/null
 done
 echo "$TEMPORAL_ADDRESS"

@@ -24,6 +24,7 @@ async function main() {
     namespace: cfg.temporalNamespace,
     taskQueue: cfg.taskQueue,
     hostId: cfg.hostId,
+    deploymentId: cfg.deploymentId,
     prisma,
     docker,
     artifactsDir: cfg.artifactsDir,
@@ -32,8 +33,10 @@ async function main() {
 
   const reap = async () => {
     try {
-      const r = await reapOrphans({ docker, prisma, client, hostId: cfg.hostId });
+      const r = await reapOrphans({ docker, prisma, client, hostId: cfg.hostId, deploymentId: cfg.deploymentId });
       if (r.destroyed.length) console.log(`[worker] reaper removed ${r.destroyed.length} orphaned sandbox(es)`);
+      if (r.failedRuns.length) console.log(`[worker] reaper failed ${r.failedRuns.length} run(s) whose workflow had closed`);
+      for (const e of r.errors) console.error(`[worker] reaper: ${e}`);
     } catch (err) {
       console.error('[worker] reaper failed:', (err as Error).message);
     }
@@ -52,7 +55,11 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error('[worker] fatal:', err);
-  process.exit(1);
-});
+main().then(
+  // Drained and closed: leave now, whatever idle sockets (Docker keep-alive) remain.
+  () => process.exit(0),
+  (err) => {
+    console.error('[worker] fatal:', err);
+    process.exit(1);
+  },
+);

@@ -1,51 +1,98 @@
 /**
- * The reaper: removes sandboxes whose run no longer needs them — the run has ended, does
- * not exist, or its workflow was closed without cleaning up (terminated, timed out). A
- * run left live by a closed workflow is marked failed (infra) so it cannot hang for ever.
+ * The reaper, the safety net under every run's own cleanup:
+ *  - removes this installation's sandboxes on this Docker host whose run has ended or
+ *    does not exist, or whose workflow closed without cleaning up (terminated, timed out);
+ *  - fails live runs whose workflows are gone, so no run stays `running` or `queued` for ever.
+ * One bad container or run never stops the sweep.
  */
 import type Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../prisma/client';
 import { destroySandboxes, LABELS, listSandboxes } from '../activities/sandbox';
 import { transitionRun } from '../activities/runState';
-import { isTerminal, type RunStatus } from '../domain/runStatus';
-import { runWorkflowId } from '../domain/workflowIds';
+import { isTerminal, RUN_STATUSES, TERMINAL_STATUSES, type RunStatus } from '../domain/runStatus';
+import { iterationWorkflowId, runWorkflowId } from '../domain/workflowIds';
 
 export interface ReapReport {
   inspected: number;
   destroyed: string[];
+  failedRuns: string[];
+  errors: string[];
 }
 
-export async function reapOrphans(deps: { docker: Docker; prisma: PrismaClient; client: Client; hostId: string }): Promise<ReapReport> {
-  const containers = await listSandboxes(deps.docker, { hostId: deps.hostId });
-  const destroyed: string[] = [];
+/** Younger live runs are left alone: their workflows may simply not have started yet. */
+const STUCK_AFTER_MS = 2 * 60_000;
+
+export async function reapOrphans(deps: {
+  docker: Docker;
+  prisma: PrismaClient;
+  client: Client;
+  hostId: string;
+  deploymentId: string;
+  stuckAfterMs?: number;
+}): Promise<ReapReport> {
+  const report: ReapReport = { inspected: 0, destroyed: [], failedRuns: [], errors: [] };
+  const containers = await listSandboxes(deps.docker, { hostId: deps.hostId, deploymentId: deps.deploymentId });
+  report.inspected = containers.length;
   for (const c of containers) {
     const runId = c.Labels[LABELS.run];
     if (!runId) continue;
-    const run = await deps.prisma.run.findUnique({ where: { id: runId }, select: { status: true } });
-    let orphan = !run || isTerminal(run.status as RunStatus);
-    if (!orphan) {
-      const open = await workflowIsOpen(deps.client, runWorkflowId(runId));
-      if (!open) {
-        orphan = true;
-        await transitionRun(deps.prisma, {
-          runId,
-          to: 'failed',
-          failure: { category: 'infra', message: 'the run workflow closed without finishing the run (terminated or timed out)' },
-        });
+    try {
+      const run = await deps.prisma.run.findUnique({ where: { id: runId }, select: { status: true, iterationId: true } });
+      if (run && !isTerminal(run.status as RunStatus)) {
+        if (await runIsAlive(deps.client, runId, run.iterationId)) continue;
+        await failAbandoned(deps.prisma, runId, report);
       }
+      report.destroyed.push(...(await destroySandboxes(deps.docker, { runId })));
+    } catch (err) {
+      report.errors.push(`sandbox of ${runId}: ${(err as Error).message}`);
     }
-    if (orphan) destroyed.push(...(await destroySandboxes(deps.docker, { runId })));
   }
-  return { inspected: containers.length, destroyed };
+
+  const stuck = await deps.prisma.run.findMany({
+    where: {
+      status: { in: RUN_STATUSES.filter((s) => !TERMINAL_STATUSES.has(s)) },
+      createdAt: { lt: new Date(Date.now() - (deps.stuckAfterMs ?? STUCK_AFTER_MS)) },
+      OR: [{ sandboxHost: null }, { sandboxHost: deps.hostId }],
+    },
+    select: { id: true, iterationId: true },
+    take: 200,
+  });
+  for (const run of stuck) {
+    try {
+      if (!(await runIsAlive(deps.client, run.id, run.iterationId))) await failAbandoned(deps.prisma, run.id, report);
+    } catch (err) {
+      report.errors.push(`run ${run.id}: ${(err as Error).message}`);
+    }
+  }
+  return report;
 }
 
-async function workflowIsOpen(client: Client, workflowId: string): Promise<boolean> {
+/** A run is alive while its workflow runs, or, before that, while its iteration's does. */
+async function runIsAlive(client: Client, runId: string, iterationId: string): Promise<boolean> {
+  const own = await workflowState(client, runWorkflowId(runId));
+  if (own !== 'missing') return own === 'open';
+  return (await workflowState(client, iterationWorkflowId(iterationId))) === 'open';
+}
+
+async function failAbandoned(prisma: PrismaClient, runId: string, report: ReapReport): Promise<void> {
+  // Re-read: the workflow may have finished the run between our two looks.
+  const run = await prisma.run.findUnique({ where: { id: runId }, select: { status: true } });
+  if (!run || isTerminal(run.status as RunStatus)) return;
+  await transitionRun(prisma, {
+    runId,
+    to: 'failed',
+    failure: { category: 'infra', message: 'the run workflow closed without finishing the run (terminated or timed out)' },
+  });
+  report.failedRuns.push(runId);
+}
+
+async function workflowState(client: Client, workflowId: string): Promise<'open' | 'closed' | 'missing'> {
   try {
     const d = await client.workflow.getHandle(workflowId).describe();
-    return d.status.name === 'RUNNING';
+    return d.status.name === 'RUNNING' ? 'open' : 'closed';
   } catch (err) {
-    if ((err as Error).name === 'WorkflowNotFoundError') return false;
+    if ((err as Error).name === 'WorkflowNotFoundError') return 'missing';
     throw err;
   }
 }

@@ -15,6 +15,7 @@ export interface WorkerSetup {
   namespace: string;
   taskQueue: string;
   hostId: string;
+  deploymentId: string;
   prisma: PrismaClient;
   docker: Docker;
   artifactsDir: string;
@@ -38,8 +39,17 @@ export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
     connection: s.connection,
     namespace: s.namespace,
     taskQueue: hostQueue,
-    activities: createSandboxActivities({ prisma: s.prisma, docker: s.docker, hostId: s.hostId, artifactsDir: s.artifactsDir }),
+    activities: createSandboxActivities({
+      prisma: s.prisma,
+      docker: s.docker,
+      hostId: s.hostId,
+      deploymentId: s.deploymentId,
+      artifactsDir: s.artifactsDir,
+    }),
     maxConcurrentActivityTaskExecutions: s.maxConcurrentRuns * 2,
+    // A restart or deploy gives running activities time to finish their current step;
+    // the agent step leaves its agent running and is resumed by the next attempt.
+    shutdownGraceTime: '10s',
   });
   return [shared, host];
 }

@@ -3,7 +3,14 @@
  * `maxConcurrentRuns` at a time. Children are asked to cancel, never terminated, when the
  * iteration closes early, so each one still destroys its sandbox.
  */
-import { CancellationScope, executeChild, ParentClosePolicy, proxyActivities, isCancellation } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  executeChild,
+  isCancellation,
+  ParentClosePolicy,
+  proxyActivities,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
 import type { RunActivities } from '../activities';
 import type { IterationStatus } from '../domain/runStatus';
 import { NON_RETRYABLE_ERRORS } from '../domain/errors';
@@ -27,6 +34,7 @@ const db = proxyActivities<RunActivities>({
 export async function iterationWorkflow({ iterationId, maxConcurrentRuns = 20 }: IterationWorkflowInput): Promise<IterationStatus> {
   await db.startIteration(iterationId);
   const inflight = new Set<Promise<unknown>>();
+  let cancelled = false;
   try {
     let after: string | undefined;
     for (;;) {
@@ -37,6 +45,8 @@ export async function iterationWorkflow({ iterationId, maxConcurrentRuns = 20 }:
           workflowId: runWorkflowId(runId),
           args: [{ runId }],
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          // A run executes once: re-running a finished iteration must not start it again.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           typedSearchAttributes: [{ key: SA.iteration, value: iterationId }],
         })
           // A run records its own outcome; one failing child must not stop the others.
@@ -52,10 +62,12 @@ export async function iterationWorkflow({ iterationId, maxConcurrentRuns = 20 }:
     await Promise.all(inflight);
   } catch (err) {
     if (!isCancellation(err)) throw err;
+    cancelled = true;
   }
   // Cancelled or not, wait for the children's own cleanups, then settle the iteration.
   return CancellationScope.nonCancellable(async () => {
     await Promise.allSettled(inflight);
-    return db.finishIteration(iterationId);
+    if (cancelled) await db.cancelQueuedRuns(iterationId);
+    return db.finishIteration({ iterationId, cancelled });
   });
 }

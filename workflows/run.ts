@@ -8,6 +8,7 @@
  * non-cancellable scope before the final status is written.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -18,7 +19,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { RunActivities, RunPlan, SandboxActivities } from '../activities';
-import type { FailureCategory, RunStatus } from '../domain/runStatus';
+import { isTerminal, type FailureCategory, type RunStatus } from '../domain/runStatus';
 import { NON_RETRYABLE_ERRORS } from '../domain/errors';
 import { SA } from './searchAttributes';
 
@@ -43,15 +44,31 @@ const db = proxyActivities<RunActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
 });
 
+/** The last word on a run: retried for as long as it takes, a database outage included. */
+const dbFinal = proxyActivities<RunActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes },
+});
+
 type Step = 'prepare' | 'setup' | 'agent' | 'evaluation' | 'analysis';
 
-/** Which step failed, and with what, decides who is to blame: infra never passes for the agent. */
-function classify(step: Step, err: unknown): FailureCategory {
+/**
+ * Who is to blame is decided by the error's type, never by the step alone: only typed
+ * domain errors blame the task or environment; everything else (Docker, database,
+ * timeouts after retries) is infrastructure. Infra never passes for the agent.
+ */
+function classify(err: unknown): FailureCategory {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure && (cause.type === 'SetupError' || cause.type === 'EnvironmentConfigError')) return 'setup';
-  if (cause instanceof TimeoutFailure || !(cause instanceof ApplicationFailure)) return 'infra';
-  if (step === 'evaluation') return 'evaluation';
-  return 'infra';
+  if (!(cause instanceof ApplicationFailure) || cause instanceof TimeoutFailure) return 'infra';
+  switch (cause.type) {
+    case 'SetupError':
+    case 'EnvironmentConfigError':
+      return 'setup';
+    case 'EvaluationError':
+      return 'evaluation';
+    default:
+      return 'infra';
+  }
 }
 
 function describe(err: unknown): string {
@@ -62,7 +79,8 @@ function describe(err: unknown): string {
 export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkflowResult> {
   let status: RunStatus = 'queued';
   const transition = async (to: RunStatus, detail?: string, failure?: { category: FailureCategory; message: string }) => {
-    await db.transitionRun({ runId, to, ...(detail ? { detail } : {}), ...(failure ? { failure } : {}) });
+    const record = isTerminal(to) ? dbFinal : db;
+    await record.transitionRun({ runId, to, ...(detail ? { detail } : {}), ...(failure ? { failure } : {}) });
     status = to;
     upsertSearchAttributes([{ key: SA.runStatus, value: to }]);
   };
@@ -74,7 +92,12 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
   let final: { to: 'completed' | 'failed' | 'cancelled'; detail?: string; failure?: { category: FailureCategory; message: string } };
 
   try {
-    plan = await db.prepareRun(runId);
+    const prepared = await db.prepareRun(runId);
+    if ('finished' in prepared) {
+      // Already ended (cancelled while queued, or a re-run of a finished workflow): nothing to do.
+      return { runId, status: prepared.finished, score: null, passed: null };
+    }
+    plan = prepared;
     sandbox = sandboxActivities(plan);
 
     step = 'setup';
@@ -103,7 +126,7 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
     if (isCancellation(err)) {
       final = { to: 'cancelled', failure: { category: 'cancelled', message: `cancelled during ${step}` } };
     } else {
-      const category = classify(step, err);
+      const category = classify(err);
       final = { to: 'failed', failure: { category, message: describe(err) } };
       log.warn('run failed', { runId, step, category, error: describe(err) });
     }
@@ -124,6 +147,9 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
       }
     }
     if (status !== final.to) await transition(final.to, final.detail, final.failure);
+    // The run may have been ended from outside meanwhile (the reaper); transitionRun
+    // refuses to overwrite a terminal status, and that refusal ends the workflow as failed
+    // with the reason in its history.
   });
   return { runId, status: final.to, ...verdict, ...(final.failure ? { failureCategory: final.failure.category } : {}) };
 }
@@ -137,7 +163,10 @@ function sandboxActivities(plan: RunPlan): SandboxActivities {
     taskQueue: plan.hostQueue,
     startToCloseTimeout: `${plan.setupTimeoutSeconds + plan.evaluationTimeoutSeconds + 300}s`,
     scheduleToCloseTimeout: `${plan.setupTimeoutSeconds + plan.evaluationTimeoutSeconds + 1800}s`,
-    heartbeatTimeout: '2m',
+    // Long commands heartbeat every 5 s while they run; a cancellation reaches them within
+    // the heartbeat throttle (0.8 x this), and the cleanup waits until they have stopped.
+    heartbeatTimeout: '30s',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 4, nonRetryableErrorTypes },
   });
 }
@@ -148,7 +177,8 @@ function agentActivities(plan: RunPlan): Pick<SandboxActivities, 'runAgent'> {
     taskQueue: plan.hostQueue,
     startToCloseTimeout: `${plan.agentTimeoutSeconds + 300}s`,
     scheduleToCloseTimeout: `${plan.agentTimeoutSeconds * 2 + 1800}s`,
-    heartbeatTimeout: '30s',
+    heartbeatTimeout: '10s',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
   });
 }

@@ -27,9 +27,14 @@ export function productRoutes({ prisma }: ApiDeps): Router {
     if (typeof slug !== 'string' || !SLUG.test(slug)) violations.push({ pointer: '/slug', message: 'must be lowercase letters, digits and dashes' });
     if (name !== undefined && (typeof name !== 'string' || !name.trim())) violations.push({ pointer: '/name', message: 'must be a non-empty string' });
     if (violations.length) throw new HttpError(400, 'validation_failed', 'product is invalid', violations);
-    const exists = await prisma.product.findFirst({ where: { organizationId, slug: slug as string } });
-    if (exists) throw new HttpError(409, 'conflict', `product '${slug}' already exists`);
-    const p = await prisma.product.create({ data: { id: newId('prd'), organizationId, slug: slug as string, name: (name as string) ?? slug } });
+    let p;
+    try {
+      p = await prisma.product.create({ data: { id: newId('prd'), organizationId, slug: slug as string, name: (name as string) ?? slug } });
+    } catch (err) {
+      // The unique (organization, slug) index decides, so two concurrent creates cannot both win.
+      if ((err as { code?: string }).code === 'P2002') throw new HttpError(409, 'conflict', `product '${slug}' already exists`);
+      throw err;
+    }
     res.status(201).json({ id: p.id, slug: p.slug, name: p.name, createdAt: p.createdAt.toISOString() });
   });
 

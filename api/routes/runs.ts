@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { RUN_STATUSES, isTerminal, type RunStatus } from '../../domain/runStatus';
+import { transitionRun } from '../../activities/runState';
 import { principal } from '../auth';
 import { HttpError, notFound } from '../errors';
 import { findProduct } from '../tenancy';
@@ -53,11 +54,24 @@ export function runRoutes(deps: ApiDeps): Router {
     try {
       await deps.temporal.workflow.getHandle(run.workflowId).cancel();
     } catch (err) {
-      // Still queued behind the iteration's concurrency window: its workflow does not exist yet.
       if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
-      throw new HttpError(409, 'run_not_started', `run '${run.id}' has not started yet; cancel its iteration instead`);
+      // Still queued behind its iteration's concurrency window: no workflow yet, so the run
+      // ends here, and its workflow, when the iteration reaches it, finds it already ended.
+      await transitionRun(prisma, { runId: run.id, to: 'cancelled', failure: { category: 'cancelled', message: 'cancelled before it started' } });
+      res.status(200).json({ id: run.id, status: 'cancelled', cancelRequested: true });
+      return;
     }
     res.status(202).json({ id: run.id, status: run.status, cancelRequested: true });
+  });
+
+  r.post('/iterations/:id/cancel', async (req, res) => {
+    const { organizationId } = principal(req);
+    const it = await prisma.iteration.findFirst({ where: { id: req.params.id, organizationId } });
+    if (!it) throw notFound('iteration', req.params.id);
+    if (it.finishedAt) throw new HttpError(409, 'iteration_finished', `iteration '${it.id}' has already ended (${it.status})`);
+    // Its runs are cancelled by the workflow itself, each cleaning up its own sandbox.
+    await deps.temporal.workflow.getHandle(it.workflowId).cancel();
+    res.status(202).json({ id: it.id, status: it.status, cancelRequested: true });
   });
 
   r.get('/iterations/:id', async (req, res) => {

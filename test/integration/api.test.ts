@@ -198,6 +198,11 @@ describe('CLI', () => {
     expect(await simlab('task', 'create')).toMatchObject({ code: 2, err: expect.stringContaining('--file is required') });
     expect(await simlab('task', 'list', '--bogus', 'x')).toMatchObject({ code: 2, err: expect.stringContaining('unknown option --bogus') });
     expect(await simlab('task', 'get', 'task_nope')).toMatchObject({ code: 1, err: expect.stringContaining("task 'task_nope' not found") });
+    // A bad --format is refused before anything is sent, so nothing is created.
+    const before = await h.prisma.task.count();
+    const yaml = await simlab('task', 'create', '--file', path.join(fixtures, 'reference-task.json'), '--format', 'yaml');
+    expect(yaml).toMatchObject({ code: 2, err: expect.stringContaining('--format must be json or table') });
+    expect(await h.prisma.task.count()).toBe(before);
   });
 
   it('works as the installed `simlab` binary', async () => {

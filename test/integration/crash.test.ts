@@ -39,6 +39,7 @@ function startWorker(): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
       output += d.toString();
+      if (process.env.SIMLAB_TEST_VERBOSE) process.stderr.write(d);
       if (output.includes('[worker] ready')) resolve(child);
     };
     child.stdout!.on('data', onData);
@@ -68,6 +69,26 @@ it('a run survives a worker crash during the agent step, with its transcript and
   expect(run.agent).toMatchObject({ exitCode: 0, timedOut: false, outputExcerpt: 'before\nafter\n' });
   expect(run.archive.bytes).toBeGreaterThan(0);
   expect(run.statusHistory.map((s: { to: string }) => s.to)).toEqual(['queued', 'creating_sandbox', 'running', 'evaluating', 'analyzing', 'completed']);
+  expect(await h.sandboxesLeft()).toEqual([]);
+  second.kill('SIGTERM');
+  await new Promise((r) => second.once('exit', r));
+}, 240_000);
+
+it('a graceful worker restart (deploy) leaves the agent running and the run completes', async () => {
+  const first = await startWorker();
+  const envId = await h.createEnvironment({
+    agent: { harness: 'command', command: 'echo before; sleep 6; echo after > hello.txt; echo after' },
+  });
+  const taskId = await h.createTask(task([{ name: 'agent finished', evaluationType: 'bash_command', command: 'grep -qx after hello.txt' }]));
+  const [runId] = await h.runTask(taskId, [envId]);
+  await h.waitForRun(runId!, (s) => s === 'running', 60_000);
+  await new Promise((r) => setTimeout(r, 1500));
+  first.kill('SIGTERM');
+  await new Promise((r) => first.once('exit', r));
+  const second = await startWorker();
+  const run = await h.waitForRun(runId!, undefined, 120_000);
+  expect(run).toMatchObject({ status: 'completed', passed: true });
+  expect(run.agent).toMatchObject({ exitCode: 0, outputExcerpt: 'before\nafter\n' });
   expect(await h.sandboxesLeft()).toEqual([]);
   second.kill('SIGTERM');
   await new Promise((r) => second.once('exit', r));

@@ -16,7 +16,7 @@ import { createPrisma, type PrismaClient } from '../../prisma/client';
 import { createApp } from '../../api/app';
 import { createOrganization } from '../../api/tenancy';
 import { createWorkers } from '../../workers/workers';
-import { listSandboxes } from '../../activities/sandbox';
+import { destroySandboxes, listSandboxes } from '../../activities/sandbox';
 import { ensureSearchAttributes } from '../../infra/temporal';
 import { isTerminal, type RunStatus } from '../../domain/runStatus';
 import { BUNDLE_PATH, TEST_IMAGE, testEnv } from './env';
@@ -25,6 +25,7 @@ let runtimeInstalled = false;
 
 export interface Harness {
   taskQueue: string;
+  deploymentId: string;
   prisma: PrismaClient;
   docker: Docker;
   client: Client;
@@ -52,6 +53,7 @@ export async function startHarness(opts: { inProcessWorkers?: boolean } = {}): P
   const suffix = randomBytes(4).toString('hex');
   const taskQueue = `simlab-test-${suffix}`;
   const hostId = `test-${suffix}`;
+  const deploymentId = `test-${suffix}`;
   const artifactsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simlab-artifacts-'));
   const prisma = createPrisma(env.databaseUrl, { maxConnections: 8 });
   const docker = new Docker();
@@ -64,6 +66,7 @@ export async function startHarness(opts: { inProcessWorkers?: boolean } = {}): P
     namespace: 'default',
     taskQueue,
     hostId,
+    deploymentId,
     prisma,
     docker,
     artifactsDir,
@@ -87,6 +90,7 @@ export async function startHarness(opts: { inProcessWorkers?: boolean } = {}): P
 
   const h: Harness = {
     taskQueue,
+    deploymentId,
     prisma,
     docker,
     client,
@@ -139,6 +143,9 @@ export async function startHarness(opts: { inProcessWorkers?: boolean } = {}): P
       await new Promise((r) => server.close(r));
       for (const w of workers) w.shutdown();
       await Promise.allSettled(running);
+      // This host's reaper never runs again: a test aborted mid-run (timeout) must not
+      // leave its sandboxes behind. Passing tests already asserted they left none.
+      await destroySandboxes(docker, { hostId, deploymentId });
       await native.close();
       await connection.close();
       await prisma.$disconnect();

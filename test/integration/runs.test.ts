@@ -171,6 +171,48 @@ describe('a run', () => {
     expect(run.goals[1].criteria[0]).toMatchObject({ status: 'not_evaluated', evidence: expect.stringContaining('llm_judge') });
   });
 
+  it('ends what the agent left running in the background before evaluating', async () => {
+    const envId = await h.createEnvironment({
+      agent: { harness: 'command', command: '(sleep 2; echo late > late.txt) & echo hello > hello.txt' },
+    });
+    const taskId = await h.createTask(
+      task([{ name: 'nothing changes after the agent', evaluationType: 'bash_command', command: 'sleep 3; test ! -e late.txt' }]),
+    );
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!);
+    expect(run).toMatchObject({ status: 'completed', passed: true });
+  });
+
+  it('cancels a whole iteration: running runs clean up, queued ones end cancelled', async () => {
+    // The harness allows 4 runs in flight, so the 5th and 6th wait in the queue.
+    const envIds = [];
+    for (let i = 0; i < 6; i++) envIds.push(await h.createEnvironment({ name: `slow-${i}`, agent: { harness: 'command', command: 'sleep 600' } }));
+    const taskId = await h.createTask(task(helloGoals));
+    const res = await h.api('POST', `/tasks/${taskId}/runs`, { environmentIds: envIds });
+    const runIds = res.body.runIds as string[];
+    const deadline = Date.now() + 60_000;
+    let running: string[] = [];
+    while (running.length < 4 && Date.now() < deadline) {
+      const it = await h.api('GET', `/iterations/${res.body.iterationId}`);
+      running = it.body.runs.filter((r: { status: string }) => r.status === 'running').map((r: { id: string }) => r.id);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(running).toHaveLength(4);
+    const queued = runIds.filter((id) => !running.includes(id));
+    // A queued run can be cancelled on its own: it never gets a sandbox.
+    const one = await h.api('POST', `/runs/${queued[0]}/cancel`, {});
+    expect(one).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+
+    expect((await h.api('POST', `/iterations/${res.body.iterationId}/cancel`, {})).status).toBe(202);
+    const runs = await Promise.all(runIds.map((id) => h.waitForRun(id)));
+    expect(runs.map((r) => r.status)).toEqual(runIds.map(() => 'cancelled'));
+    expect(runs.find((r) => r.id === queued[1]).statusHistory.map((s: { to: string }) => s.to)).toEqual(['queued', 'cancelled']);
+    expect(await h.client.workflow.getHandle(res.body.workflowId).result()).toBe('cancelled');
+    const it = await h.api('GET', `/iterations/${res.body.iterationId}`);
+    expect(it.body.status).toBe('cancelled');
+    expect((await h.api('POST', `/iterations/${res.body.iterationId}/cancel`, {})).status).toBe(409);
+  });
+
   it('fails as setup when the environment image does not exist', async () => {
     const envId = await h.createEnvironment({ image: 'simlab/does-not-exist:1' });
     const taskId = await h.createTask(task(helloGoals));

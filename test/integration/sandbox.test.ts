@@ -12,7 +12,7 @@ beforeAll(async () => {
   h = await startHarness();
 });
 afterAll(async () => {
-  await destroySandboxes(h.docker, { hostId: h.hostId });
+  await destroySandboxes(h.docker, { hostId: h.hostId, deploymentId: h.deploymentId });
   await h?.close();
 });
 
@@ -22,7 +22,7 @@ const env = (over: Record<string, unknown> = {}) =>
 describe('sandbox', () => {
   it('is hardened and labelled', async () => {
     const runId = newId('run');
-    const c = await createSandbox(h.docker, { runId, iterationId: 'iter_x', organizationId: 'org_x', hostId: h.hostId }, env(), []);
+    const c = await createSandbox(h.docker, { runId, iterationId: 'iter_x', organizationId: 'org_x', hostId: h.hostId, deploymentId: h.deploymentId }, env(), []);
     try {
       const info = await c.inspect();
       expect(info.Config.Labels).toMatchObject({
@@ -32,7 +32,8 @@ describe('sandbox', () => {
         [LABELS.organization]: 'org_x',
         [LABELS.host]: h.hostId,
       });
-      expect(info.Config.User).toBe('agent');
+      // The agent user by number: an image's passwd cannot turn it into root.
+      expect(info.Config.User).toBe('1000:1000');
       expect(info.HostConfig).toMatchObject({
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
@@ -61,7 +62,7 @@ describe('sandbox', () => {
 
   it('has a network only when the environment allows it', async () => {
     const runId = newId('run');
-    const c = await createSandbox(h.docker, { runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId }, env({ network: { enabled: true } }), []);
+    const c = await createSandbox(h.docker, { runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env({ network: { enabled: true } }), []);
     try {
       expect((await c.inspect()).HostConfig.NetworkMode).toBe('bridge');
     } finally {
@@ -71,7 +72,7 @@ describe('sandbox', () => {
 
   it('kills a command at its time limit', async () => {
     const runId = newId('run');
-    const c = await createSandbox(h.docker, { runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId }, env(), []);
+    const c = await createSandbox(h.docker, { runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env(), []);
     try {
       const r = await execCommand(c, shellArgv('echo before; sleep 30; echo after'), { timeoutSeconds: 1 });
       expect(r).toMatchObject({ timedOut: true, exitCode: 137 });
@@ -83,12 +84,20 @@ describe('sandbox', () => {
     }
   });
 
-  it('reaper removes sandboxes whose run ended or never existed, and spares live ones', async () => {
+  it("reaper removes its installation's sandboxes whose run does not exist, and never another installation's", async () => {
     const orphanId = newId('run');
-    await createSandbox(h.docker, { runId: orphanId, iterationId: 'i', organizationId: 'o', hostId: h.hostId }, env(), []);
-    const report = await reapOrphans({ docker: h.docker, prisma: h.prisma, client: h.client, hostId: h.hostId });
-    expect(report.destroyed).toHaveLength(1);
-    expect(await listSandboxes(h.docker, { runId: orphanId })).toEqual([]);
+    const foreignId = newId('run');
+    await createSandbox(h.docker, { runId: orphanId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env(), []);
+    await createSandbox(h.docker, { runId: foreignId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: 'someone-else' }, env(), []);
+    try {
+      const report = await reapOrphans({ docker: h.docker, prisma: h.prisma, client: h.client, hostId: h.hostId, deploymentId: h.deploymentId });
+      expect(report).toMatchObject({ inspected: 1, errors: [] });
+      expect(report.destroyed).toHaveLength(1);
+      expect(await listSandboxes(h.docker, { runId: orphanId })).toEqual([]);
+      expect(await listSandboxes(h.docker, { runId: foreignId })).toHaveLength(1);
+    } finally {
+      await destroySandboxes(h.docker, { runId: foreignId });
+    }
   });
 
   it('reaper fails a live run whose workflow is gone, and removes its sandbox', async () => {
@@ -118,10 +127,31 @@ describe('sandbox', () => {
         environmentSnapshot: envRow.definition as object,
       },
     });
-    await createSandbox(h.docker, { runId, iterationId, organizationId: h.org.organizationId, hostId: h.hostId }, env(), []);
-    const report = await reapOrphans({ docker: h.docker, prisma: h.prisma, client: h.client, hostId: h.hostId });
+    await createSandbox(h.docker, { runId, iterationId, organizationId: h.org.organizationId, hostId: h.hostId, deploymentId: h.deploymentId }, env(), []);
+    const report = await reapOrphans({ docker: h.docker, prisma: h.prisma, client: h.client, hostId: h.hostId, deploymentId: h.deploymentId });
     expect(report.destroyed).toHaveLength(1);
     const run = await h.prisma.run.findUniqueOrThrow({ where: { id: runId } });
     expect(run).toMatchObject({ status: 'failed', failureCategory: 'infra' });
+
+    // A queued run whose iteration workflow is gone too is failed by the sweep, sandbox or not.
+    const queuedId = newId('run');
+    await h.prisma.run.create({
+      data: {
+        id: queuedId,
+        organizationId: h.org.organizationId,
+        productId: h.org.productId,
+        iterationId,
+        taskId,
+        environmentId: envId,
+        workflowId: `simlab-run-${queuedId}`,
+        taskVersion: 1,
+        environmentVersion: 1,
+        taskSnapshot: taskRow.definition as object,
+        environmentSnapshot: envRow.definition as object,
+      },
+    });
+    const sweep = await reapOrphans({ docker: h.docker, prisma: h.prisma, client: h.client, hostId: h.hostId, deploymentId: h.deploymentId, stuckAfterMs: 0 });
+    expect(sweep.failedRuns).toContain(queuedId);
+    expect(await h.prisma.run.findUniqueOrThrow({ where: { id: queuedId } })).toMatchObject({ status: 'failed', failureCategory: 'infra' });
   });
 });

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Run" ADD COLUMN     "agentExecId" TEXT,
+ADD COLUMN     "agentStartedAt" TIMESTAMP(3);
