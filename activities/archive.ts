@@ -8,9 +8,13 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { PrismaClient } from '../prisma/client';
 import { AGENT_HOME } from './docker-exec';
 import { containerName } from './sandbox';
+
+/** An agent that fills its home must not fill the worker's disk too. */
+export const MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024;
 
 export interface ArchiveResult {
   archived: boolean;
@@ -41,12 +45,21 @@ export async function archiveSandbox(
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       bytes += chunk.length;
+      if (bytes > MAX_ARCHIVE_BYTES) {
+        cb(ApplicationFailure.nonRetryable(`the agent's home exceeds ${MAX_ARCHIVE_BYTES} bytes compressed; not archived`, 'ArchiveTooLarge'));
+        return;
+      }
       // A large home takes a while; the SDK throttles these to what the server needs.
       heartbeat({ bytes });
       cb(null, chunk);
     },
   });
-  await pipeline(tarStream, createGzip(), count, createWriteStream(partial));
+  try {
+    await pipeline(tarStream, createGzip(), count, createWriteStream(partial));
+  } catch (err) {
+    await fs.rm(partial, { force: true });
+    throw err;
+  }
   // Renamed only when complete, so a crash never leaves a truncated archive under the final name.
   await fs.rename(partial, final);
   await deps.prisma.run.update({
