@@ -32,7 +32,8 @@ export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
     taskQueue: s.taskQueue,
     ...(s.workflowBundle ? { workflowBundle: s.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: createRunActivities({ prisma: s.prisma, hostQueue }),
-    // prepareRun makes this worker the sandbox host: take no more runs than the host can hold.
+    // Bounds database work only. prepareRun makes this worker the host of whatever run it
+    // picks up and does not yet check the host's free capacity (see README, scaling).
     maxConcurrentActivityTaskExecutions: Math.max(4, s.maxConcurrentRuns * 2),
   });
   const host = await Worker.create({
