@@ -28,6 +28,7 @@ export interface AgentResult {
 }
 
 const AGENT_LOG = `${SIMLAB_DIR}/agent.log`;
+const PIDS_BEFORE = `${SIMLAB_DIR}/pids.before`;
 const LOG_LIMIT = 10 * 1024 * 1024;
 const EXCERPT = 4000;
 /** Prompts larger than this reach the agent only as a file: the kernel caps one env string at 128 KiB. */
@@ -47,6 +48,8 @@ export async function runAgent(
   const timeoutMs = agentTimeoutSeconds(run.task, run.environment) * 1000;
   const ctx = Context.current();
 
+  // Before any Docker call: a slow exec create must not look like a dead attempt.
+  heartbeat();
   const state = await startOrResume(prisma, docker, container, run, agent.command, agent.env ?? {});
   heartbeat(state);
 
@@ -112,37 +115,56 @@ async function startOrResume(
   command: string,
   agentEnv: Record<string, string>,
 ): Promise<AgentHeartbeat> {
-  const recorded = await prisma.run.findUniqueOrThrow({ where: { id: run.id }, select: { agentExecId: true, agentStartedAt: true } });
-  if (recorded.agentExecId && recorded.agentStartedAt) {
+  const resume = async (): Promise<AgentHeartbeat | null> => {
+    const recorded = await prisma.run.findUniqueOrThrow({ where: { id: run.id }, select: { agentExecId: true, agentStartedAt: true } });
+    if (!recorded.agentExecId || !recorded.agentStartedAt) return null;
     const exec = docker.getExec(recorded.agentExecId);
     const info = await exec.inspect();
     // Created and recorded, but the attempt died before starting it.
     if (!info.Running && info.ExitCode === null && !info.Pid) await exec.start({ Detach: true });
     return { execId: recorded.agentExecId, startedAtMs: recorded.agentStartedAt.getTime() };
-  }
+  };
+  const resumed = await resume();
+  if (resumed) return resumed;
   const env = [
     `SIMLAB_PROMPT_FILE=${SIMLAB_DIR}/prompt.md`,
     ...(Buffer.byteLength(run.task.prompt) <= PROMPT_ENV_LIMIT ? [`SIMLAB_PROMPT=${run.task.prompt}`] : []),
     ...Object.entries(agentEnv).map(([k, v]) => `${k}=${v}`),
   ];
+  // The wrapper first notes which processes exist (PID 1, services of init commands), so
+  // that afterwards exactly the agent's own processes can be ended.
   const exec = await container.exec({
-    Cmd: shellArgv(`exec >>${AGENT_LOG} 2>&1 </dev/null; ${command}`),
+    // ($$ is left out of that list: this very shell goes on to run the agent.)
+    Cmd: shellArgv(
+      `for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] || echo "\${p#/proc/}"; done > ${PIDS_BEFORE}; exec >>${AGENT_LOG} 2>&1 </dev/null; ${command}`,
+    ),
     User: AGENT_USER,
     WorkingDir: AGENT_HOME,
     Env: env,
   });
   const startedAt = new Date();
-  await prisma.run.update({ where: { id: run.id }, data: { agentExecId: exec.id, agentStartedAt: startedAt } });
+  // Only one attempt may record its exec: a concurrent one resumes the winner's instead.
+  const claimed = await prisma.run.updateMany({ where: { id: run.id, agentExecId: null }, data: { agentExecId: exec.id, agentStartedAt: startedAt } });
+  if (claimed.count === 0) return (await resume())!;
   await exec.start({ Detach: true });
   return { execId: exec.id, startedAtMs: startedAt.getTime() };
 }
 
 /**
- * Ends every process of the agent user except the sandbox's PID 1, background ones
- * included. Signals from inside the sandbox cannot end PID 1: it installs no handler.
+ * Ends every process the agent started, background ones included: all processes that did
+ * not exist before it, except this killer itself. What init commands started (a database
+ * the task provides, say) keeps running for the criteria.
  */
+const KILL_AGENT_PROCESSES = `
+  for p in /proc/[0-9]*; do
+    pid="\${p#/proc/}"
+    [ "$pid" = "$$" ] && continue
+    grep -qx "$pid" ${PIDS_BEFORE} 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+  done
+  exit 0`;
+
 async function killAgentProcesses(container: Docker.Container): Promise<void> {
-  const exec = await container.exec({ Cmd: ['/bin/sh', '-c', 'kill -KILL -1 2>/dev/null; exit 0'], User: AGENT_USER });
+  const exec = await container.exec({ Cmd: ['/bin/sh', '-c', KILL_AGENT_PROCESSES], User: AGENT_USER });
   await exec.start({ Detach: true });
   // Detached: wait for the kill itself to have run before anything reads the sandbox.
   for (let i = 0; i < 50 && (await exec.inspect()).Running; i++) await sleep(50);

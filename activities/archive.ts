@@ -7,7 +7,6 @@ import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PrismaClient } from '../prisma/client';
 import { AGENT_HOME } from './docker-exec';
@@ -49,8 +48,6 @@ export async function archiveSandbox(
         cb(ApplicationFailure.nonRetryable(`the agent's home exceeds ${MAX_ARCHIVE_BYTES} bytes compressed; not archived`, 'ArchiveTooLarge'));
         return;
       }
-      // A large home takes a while; the SDK throttles these to what the server needs.
-      heartbeat({ bytes });
       cb(null, chunk);
     },
   });

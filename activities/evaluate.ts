@@ -4,7 +4,7 @@
  * itself is pure and lives in domain/scoring.
  */
 import type Docker from 'dockerode';
-import { heartbeat, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../prisma/client';
 import type { Criterion } from '../domain/contract';
 import { EXECUTABLE_TYPES } from '../domain/contract';
@@ -19,7 +19,6 @@ const EVIDENCE_LIMIT = 2000;
 
 interface CheckContext {
   signal: AbortSignal;
-  onProgress: () => void;
 }
 type Checker = (container: Docker.Container, c: Criterion, ctx: CheckContext) => Promise<CriterionOutcome>;
 
@@ -61,12 +60,10 @@ export async function evaluateRun(deps: { prisma: PrismaClient; docker: Docker }
   const container = deps.docker.getContainer(containerName(run.id));
   const signal = Context.current().cancellationSignal;
   const outcomes: (CriterionOutcome & { durationMs: number })[][] = [];
-  for (const [gi, goal] of run.task.goals.entries()) {
+  for (const goal of run.task.goals) {
     const row: (CriterionOutcome & { durationMs: number })[] = [];
-    for (const [ci, c] of goal.criteria.entries()) {
-      const beat = () => heartbeat({ goal: gi, criterion: ci });
-      beat();
-      row.push(await evaluateCriterion(container, c, { signal, onProgress: beat }));
+    for (const c of goal.criteria) {
+      row.push(await evaluateCriterion(container, c, { signal }));
     }
     outcomes.push(row);
   }

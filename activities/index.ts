@@ -6,18 +6,19 @@
  */
 import type Docker from 'dockerode';
 import type Anthropic from '@anthropic-ai/sdk';
+import { heartbeat } from '@temporalio/activity';
 import type { PrismaClient } from '../prisma/client';
 import { agentTimeoutSeconds } from '../domain/contract';
 import { EnvironmentConfigError } from '../domain/errors';
 import { isTerminal, type IterationStatus, type RunStatus } from '../domain/runStatus';
-import { transitionRun, type TransitionInput, type TransitionResult } from './runState';
+import { cancelQueuedRuns, transitionRun, type TransitionInput, type TransitionResult } from './runState';
 import { loadRun } from './runPlan';
 import { provisionSandbox, type ProvisionResult } from './provision';
 import { runAgent, type AgentResult } from './agent';
 import { evaluateRun } from './evaluate';
 import { archiveSandbox, type ArchiveResult } from './archive';
 import { destroySandboxes } from './sandbox';
-import { cancelQueuedRuns, finishIteration, listIterationRuns, startIteration } from './iterationState';
+import { finishIteration, listIterationRuns, startIteration } from './iterationState';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
@@ -80,23 +81,37 @@ export function createRunActivities(deps: Pick<ActivityDeps, 'prisma' | 'hostQue
   };
 }
 
+/**
+ * Heartbeats every few seconds while a sandbox step runs, so a slow Docker call is never
+ * mistaken for a dead worker and a cancellation reaches the step promptly.
+ */
+async function steadyHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+  heartbeat();
+  const timer = setInterval(() => heartbeat(), 3000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export function createSandboxActivities(deps: Pick<ActivityDeps, 'prisma' | 'docker' | 'hostId' | 'deploymentId' | 'artifactsDir'>) {
   const { prisma, docker } = deps;
   return {
     async provisionSandbox(runId: string): Promise<ProvisionResult> {
-      return provisionSandbox(deps, await loadRun(prisma, runId));
+      return steadyHeartbeat(async () => provisionSandbox(deps, await loadRun(prisma, runId)));
     },
     async runAgent(runId: string): Promise<AgentResult> {
       return runAgent(deps, await loadRun(prisma, runId));
     },
     async evaluateRun(runId: string): Promise<{ score: number | null; passed: boolean | null }> {
-      return evaluateRun(deps, await loadRun(prisma, runId));
+      return steadyHeartbeat(async () => evaluateRun(deps, await loadRun(prisma, runId)));
     },
     async archiveSandbox(runId: string): Promise<ArchiveResult> {
-      return archiveSandbox(deps, runId);
+      return steadyHeartbeat(() => archiveSandbox(deps, runId));
     },
     async destroySandbox(runId: string): Promise<number> {
-      return (await destroySandboxes(docker, { runId })).length;
+      return steadyHeartbeat(async () => (await destroySandboxes(docker, { runId })).length);
     },
   };
 }

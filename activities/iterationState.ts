@@ -1,7 +1,6 @@
 /** An iteration's own status, derived from its runs once every run has ended. */
 import type { PrismaClient } from '../prisma/client';
 import type { IterationStatus } from '../domain/runStatus';
-import { transitionRun } from './runState';
 
 export async function startIteration(prisma: PrismaClient, iterationId: string): Promise<void> {
   await prisma.iteration.updateMany({
@@ -22,15 +21,6 @@ export async function listIterationRuns(
     select: { id: true },
   });
   return rows.map((r) => r.id);
-}
-
-/** Runs the iteration never started (it was cancelled first) end as cancelled, not queued for ever. */
-export async function cancelQueuedRuns(prisma: PrismaClient, iterationId: string): Promise<number> {
-  const queued = await prisma.run.findMany({ where: { iterationId, status: 'queued' }, select: { id: true } });
-  for (const r of queued) {
-    await transitionRun(prisma, { runId: r.id, to: 'cancelled', failure: { category: 'cancelled', message: 'the iteration was cancelled before this run started' } });
-  }
-  return queued.length;
 }
 
 export async function finishIteration(prisma: PrismaClient, input: { iterationId: string; cancelled: boolean }): Promise<IterationStatus> {

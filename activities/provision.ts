@@ -1,7 +1,7 @@
 /** creating_sandbox: a fresh container, the prompt file, then the task's init commands in order. */
 import type Docker from 'dockerode';
 import * as path from 'node:path';
-import { heartbeat, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../prisma/client';
 import { SetupError } from '../domain/errors';
 import { createSandbox, destroySandboxes } from './sandbox';
@@ -18,8 +18,6 @@ export async function provisionSandbox(
   run: RunRecord,
 ): Promise<ProvisionResult> {
   const { prisma, docker, hostId, deploymentId } = deps;
-  // First heartbeat before any Docker work, so a cancellation reaches this attempt early.
-  heartbeat({ step: 'create' });
   // A previous attempt may have left a half-initialised sandbox: always start from scratch.
   await destroySandboxes(docker, { runId: run.id });
   if (run.task.initFiles.length > 0) {
@@ -40,12 +38,9 @@ export async function provisionSandbox(
 
   const signal = Context.current().cancellationSignal;
   for (const [i, cmd] of run.task.initCommands.entries()) {
-    const beat = () => heartbeat({ step: 'init_command', index: i });
-    beat();
     const res = await execCommand(container, shellArgv(cmd.command, cmd.workingDirectory), {
       timeoutSeconds: cmd.timeoutSeconds,
       signal,
-      onProgress: beat,
     });
     if (res.timedOut || res.exitCode !== 0) {
       const why = res.timedOut ? `timed out after ${cmd.timeoutSeconds}s` : `exited with ${res.exitCode}`;

@@ -27,6 +27,9 @@ export async function transitionRun(prisma: PrismaClient, input: TransitionInput
     if (!run) throw new RunStateError(`run ${input.runId} does not exist`);
     const from = run.status as RunStatus;
     if (from === input.to) return { from, to: input.to, changed: false };
+    // A run keeps its first ending: a late second one (a cancel racing the run's own
+    // failure) is not an error, and the caller learns which ending stands.
+    if (isTerminal(from) && isTerminal(input.to)) return { from, to: from, changed: false };
     if (!canTransition(from, input.to)) {
       throw new RunStateError(`run ${input.runId} cannot go from ${from} to ${input.to}`);
     }
@@ -45,5 +48,26 @@ export async function transitionRun(prisma: PrismaClient, input: TransitionInput
       data: { runId: input.runId, from, to: input.to, at: now, detail: input.detail ?? input.failure?.message.slice(0, 4000) ?? null },
     });
     return { from, to: input.to, changed: true };
+  });
+}
+
+/**
+ * Ends, in one statement, every run of an iteration that never started (the iteration
+ * was cancelled first): they go from queued to cancelled, with their history row.
+ */
+export async function cancelQueuedRuns(prisma: PrismaClient, iterationId: string): Promise<number> {
+  return prisma.$transaction(async (tx) => {
+    const queued = await tx.run.findMany({ where: { iterationId, status: 'queued' }, select: { id: true } });
+    if (queued.length === 0) return 0;
+    const ids = queued.map((r) => r.id);
+    const message = 'the iteration was cancelled before this run started';
+    const now = new Date();
+    const { count } = await tx.run.updateMany({
+      where: { id: { in: ids }, status: 'queued' },
+      data: { status: 'cancelled', finishedAt: now, failureCategory: 'cancelled', failureMessage: message },
+    });
+    if (count !== ids.length) throw new Error(`iteration ${iterationId}: runs changed concurrently; retrying`);
+    await tx.runStatusChange.createMany({ data: ids.map((runId) => ({ runId, from: 'queued', to: 'cancelled', at: now, detail: message })) });
+    return count;
   });
 }

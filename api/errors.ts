@@ -26,6 +26,11 @@ export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
     res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     return;
   }
+  // The run or workflow ended between the route's check and its action.
+  if ((err as Error).name === 'RunStateError' || (err as Error).name === 'WorkflowNotFoundError') {
+    res.status(409).json({ error: { code: 'conflict', message: (err as Error).message } });
+    return;
+  }
   // express.json() reports malformed bodies with a status and type of its own.
   const e = err as { status?: number; type?: string; message?: string };
   if (e.type === 'entity.parse.failed') {

@@ -40,7 +40,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SimlabConfig {
     temporalNamespace,
     taskQueue: env.SIMLAB_TASK_QUEUE ?? 'simlab',
     hostId: sanitizeQueueToken(env.SIMLAB_HOST_ID ?? os.hostname()),
-    deploymentId: deploymentId(databaseUrl, temporalNamespace),
+    deploymentId: env.SIMLAB_DEPLOYMENT_ID ?? deploymentId(databaseUrl, temporalNamespace),
     temporalUiUrl: (env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233').replace(/\/$/, ''),
     apiPort: Number(env.SIMLAB_API_PORT ?? 8080),
     apiHost: env.SIMLAB_API_HOST ?? '127.0.0.1',

@@ -31,9 +31,11 @@ async function main() {
     maxConcurrentRuns: cfg.maxConcurrentRuns,
   });
 
+  let sweepCursor: string | undefined;
   const reap = async () => {
     try {
-      const r = await reapOrphans({ docker, prisma, client, hostId: cfg.hostId, deploymentId: cfg.deploymentId });
+      const r = await reapOrphans({ docker, prisma, client, hostId: cfg.hostId, deploymentId: cfg.deploymentId, ...(sweepCursor ? { sweepCursor } : {}) });
+      sweepCursor = r.sweepCursor;
       if (r.destroyed.length) console.log(`[worker] reaper removed ${r.destroyed.length} orphaned sandbox(es)`);
       if (r.failedRuns.length) console.log(`[worker] reaper failed ${r.failedRuns.length} run(s) whose workflow had closed`);
       for (const e of r.errors) console.error(`[worker] reaper: ${e}`);

@@ -18,7 +18,11 @@ export interface ReapReport {
   destroyed: string[];
   failedRuns: string[];
   errors: string[];
+  /** Where the next sweep of live runs continues; undefined after a full pass. */
+  sweepCursor?: string;
 }
+
+const SWEEP_PAGE = 200;
 
 /** Younger live runs are left alone: their workflows may simply not have started yet. */
 const STUCK_AFTER_MS = 2 * 60_000;
@@ -30,8 +34,14 @@ export async function reapOrphans(deps: {
   hostId: string;
   deploymentId: string;
   stuckAfterMs?: number;
+  sweepCursor?: string;
 }): Promise<ReapReport> {
   const report: ReapReport = { inspected: 0, destroyed: [], failedRuns: [], errors: [] };
+  const states = new Map<string, Promise<WorkflowState>>();
+  const stateOf = (workflowId: string) => {
+    if (!states.has(workflowId)) states.set(workflowId, workflowState(deps.client, workflowId));
+    return states.get(workflowId)!;
+  };
   const containers = await listSandboxes(deps.docker, { hostId: deps.hostId, deploymentId: deps.deploymentId });
   report.inspected = containers.length;
   for (const c of containers) {
@@ -40,7 +50,7 @@ export async function reapOrphans(deps: {
     try {
       const run = await deps.prisma.run.findUnique({ where: { id: runId }, select: { status: true, iterationId: true } });
       if (run && !isTerminal(run.status as RunStatus)) {
-        if (await runIsAlive(deps.client, runId, run.iterationId)) continue;
+        if (await runIsAlive(stateOf, runId, run.iterationId)) continue;
         await failAbandoned(deps.prisma, runId, report);
       }
       report.destroyed.push(...(await destroySandboxes(deps.docker, { runId })));
@@ -49,30 +59,36 @@ export async function reapOrphans(deps: {
     }
   }
 
-  const stuck = await deps.prisma.run.findMany({
+  // Live runs are checked page by page across sweeps (any worker may do it: liveness is
+  // asked of Temporal, not of a Docker host), so a large backlog is covered in turn.
+  const live = await deps.prisma.run.findMany({
     where: {
       status: { in: RUN_STATUSES.filter((s) => !TERMINAL_STATUSES.has(s)) },
       createdAt: { lt: new Date(Date.now() - (deps.stuckAfterMs ?? STUCK_AFTER_MS)) },
-      OR: [{ sandboxHost: null }, { sandboxHost: deps.hostId }],
+      ...(deps.sweepCursor ? { id: { gt: deps.sweepCursor } } : {}),
     },
+    orderBy: { id: 'asc' },
     select: { id: true, iterationId: true },
-    take: 200,
+    take: SWEEP_PAGE,
   });
-  for (const run of stuck) {
+  for (const run of live) {
     try {
-      if (!(await runIsAlive(deps.client, run.id, run.iterationId))) await failAbandoned(deps.prisma, run.id, report);
+      if (!(await runIsAlive(stateOf, run.id, run.iterationId))) await failAbandoned(deps.prisma, run.id, report);
     } catch (err) {
       report.errors.push(`run ${run.id}: ${(err as Error).message}`);
     }
   }
+  if (live.length === SWEEP_PAGE) report.sweepCursor = live[live.length - 1]!.id;
   return report;
 }
 
+type WorkflowState = 'open' | 'closed' | 'missing';
+
 /** A run is alive while its workflow runs, or, before that, while its iteration's does. */
-async function runIsAlive(client: Client, runId: string, iterationId: string): Promise<boolean> {
-  const own = await workflowState(client, runWorkflowId(runId));
+async function runIsAlive(stateOf: (workflowId: string) => Promise<WorkflowState>, runId: string, iterationId: string): Promise<boolean> {
+  const own = await stateOf(runWorkflowId(runId));
   if (own !== 'missing') return own === 'open';
-  return (await workflowState(client, iterationWorkflowId(iterationId))) === 'open';
+  return (await stateOf(iterationWorkflowId(iterationId))) === 'open';
 }
 
 async function failAbandoned(prisma: PrismaClient, runId: string, report: ReapReport): Promise<void> {
@@ -82,12 +98,12 @@ async function failAbandoned(prisma: PrismaClient, runId: string, report: ReapRe
   await transitionRun(prisma, {
     runId,
     to: 'failed',
-    failure: { category: 'infra', message: 'the run workflow closed without finishing the run (terminated or timed out)' },
+    failure: { category: 'infra', message: 'no workflow is executing this run any more (terminated, timed out, or never started)' },
   });
   report.failedRuns.push(runId);
 }
 
-async function workflowState(client: Client, workflowId: string): Promise<'open' | 'closed' | 'missing'> {
+async function workflowState(client: Client, workflowId: string): Promise<WorkflowState> {
   try {
     const d = await client.workflow.getHandle(workflowId).describe();
     return d.status.name === 'RUNNING' ? 'open' : 'closed';

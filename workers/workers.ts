@@ -51,6 +51,9 @@ export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
     // A restart or deploy gives running activities time to finish their current step;
     // the agent step leaves its agent running and is resumed by the next attempt.
     shutdownGraceTime: '10s',
+    // Heartbeats reach the server at least this often, whatever the heartbeat timeout:
+    // cancellations are delivered on heartbeat responses.
+    maxHeartbeatThrottleInterval: '2s',
   });
   return [shared, host];
 }

@@ -31,6 +31,12 @@ const db = proxyActivities<RunActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS] },
 });
 
+/** Settling the iteration: retried for as long as it takes, a database outage included. */
+const dbFinal = proxyActivities<RunActivities>({
+  startToCloseTimeout: '5m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS] },
+});
+
 export async function iterationWorkflow({ iterationId, maxConcurrentRuns = 20 }: IterationWorkflowInput): Promise<IterationStatus> {
   await db.startIteration(iterationId);
   const inflight = new Set<Promise<unknown>>();
@@ -67,7 +73,7 @@ export async function iterationWorkflow({ iterationId, maxConcurrentRuns = 20 }:
   // Cancelled or not, wait for the children's own cleanups, then settle the iteration.
   return CancellationScope.nonCancellable(async () => {
     await Promise.allSettled(inflight);
-    if (cancelled) await db.cancelQueuedRuns(iterationId);
-    return db.finishIteration({ iterationId, cancelled });
+    if (cancelled) await dbFinal.cancelQueuedRuns(iterationId);
+    return dbFinal.finishIteration({ iterationId, cancelled });
   });
 }

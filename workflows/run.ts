@@ -19,7 +19,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { RunActivities, RunPlan, SandboxActivities } from '../activities';
-import { isTerminal, type FailureCategory, type RunStatus } from '../domain/runStatus';
+import type { FailureCategory, RunStatus } from '../domain/runStatus';
 import { NON_RETRYABLE_ERRORS } from '../domain/errors';
 import { SA } from './searchAttributes';
 
@@ -79,8 +79,7 @@ function describe(err: unknown): string {
 export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkflowResult> {
   let status: RunStatus = 'queued';
   const transition = async (to: RunStatus, detail?: string, failure?: { category: FailureCategory; message: string }) => {
-    const record = isTerminal(to) ? dbFinal : db;
-    await record.transitionRun({ runId, to, ...(detail ? { detail } : {}), ...(failure ? { failure } : {}) });
+    await db.transitionRun({ runId, to, ...(detail ? { detail } : {}), ...(failure ? { failure } : {}) });
     status = to;
     upsertSearchAttributes([{ key: SA.runStatus, value: to }]);
   };
@@ -95,6 +94,7 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
     const prepared = await db.prepareRun(runId);
     if ('finished' in prepared) {
       // Already ended (cancelled while queued, or a re-run of a finished workflow): nothing to do.
+      upsertSearchAttributes([{ key: SA.runStatus, value: prepared.finished }]);
       return { runId, status: prepared.finished, score: null, passed: null };
     }
     plan = prepared;
@@ -123,7 +123,8 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
       ...(agent.timedOut ? { failure: { category: 'agent' as const, message: agentDetail } } : {}),
     };
   } catch (err) {
-    if (isCancellation(err)) {
+    // A cancelled run whose sandbox step then timed out (its host gone) is still cancelled.
+    if (isCancellation(err) || CancellationScope.current().consideredCancelled) {
       final = { to: 'cancelled', failure: { category: 'cancelled', message: `cancelled during ${step}` } };
     } else {
       const category = classify(err);
@@ -146,10 +147,12 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
         log.error('destroy failed; left to the reaper', { runId, error: describe(err) });
       }
     }
-    if (status !== final.to) await transition(final.to, final.detail, final.failure);
-    // The run may have been ended from outside meanwhile (the reaper); transitionRun
-    // refuses to overwrite a terminal status, and that refusal ends the workflow as failed
-    // with the reason in its history.
+    // A run ended from outside meanwhile (a cancel racing its start) keeps that ending.
+    if (status !== final.to) {
+      const ended = await dbFinal.transitionRun({ runId, to: final.to, ...(final.detail ? { detail: final.detail } : {}), ...(final.failure ? { failure: final.failure } : {}) });
+      final.to = ended.to as typeof final.to;
+      upsertSearchAttributes([{ key: SA.runStatus, value: ended.to }]);
+    }
   });
   return { runId, status: final.to, ...verdict, ...(final.failure ? { failureCategory: final.failure.category } : {}) };
 }
@@ -163,8 +166,8 @@ function sandboxActivities(plan: RunPlan): SandboxActivities {
     taskQueue: plan.hostQueue,
     startToCloseTimeout: `${plan.setupTimeoutSeconds + plan.evaluationTimeoutSeconds + 300}s`,
     scheduleToCloseTimeout: `${plan.setupTimeoutSeconds + plan.evaluationTimeoutSeconds + 1800}s`,
-    // Long commands heartbeat every 5 s while they run; a cancellation reaches them within
-    // the heartbeat throttle (0.8 x this), and the cleanup waits until they have stopped.
+    // Sandbox steps heartbeat every few seconds and the host worker caps the heartbeat
+    // throttle, so a cancellation reaches them within seconds; the cleanup waits for them.
     heartbeatTimeout: '30s',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 4, nonRetryableErrorTypes },
@@ -177,7 +180,7 @@ function agentActivities(plan: RunPlan): Pick<SandboxActivities, 'runAgent'> {
     taskQueue: plan.hostQueue,
     startToCloseTimeout: `${plan.agentTimeoutSeconds + 300}s`,
     scheduleToCloseTimeout: `${plan.agentTimeoutSeconds * 2 + 1800}s`,
-    heartbeatTimeout: '10s',
+    heartbeatTimeout: '30s',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes },
   });

@@ -171,15 +171,26 @@ describe('a run', () => {
     expect(run.goals[1].criteria[0]).toMatchObject({ status: 'not_evaluated', evidence: expect.stringContaining('llm_judge') });
   });
 
-  it('ends what the agent left running in the background before evaluating', async () => {
+  it("ends what the agent left running before evaluating, but not the task's own services", async () => {
     const envId = await h.createEnvironment({
       agent: { harness: 'command', command: '(sleep 2; echo late > late.txt) & echo hello > hello.txt' },
     });
     const taskId = await h.createTask(
-      task([{ name: 'nothing changes after the agent', evaluationType: 'bash_command', command: 'sleep 3; test ! -e late.txt' }]),
+      task(
+        [
+          { name: 'nothing the agent started changes the sandbox', evaluationType: 'bash_command', command: 'sleep 3; test ! -e late.txt' },
+          {
+            name: 'the service from setup still runs',
+            evaluationType: 'bash_command',
+            command: 'a=$(cat svc.txt); sleep 2; b=$(cat svc.txt); test "$a" != "$b"',
+          },
+        ],
+        { initCommands: [{ command: "(sh -c 'i=0; while :; do i=$((i+1)); echo $i > svc.txt; sleep 0.5; done' >/dev/null 2>&1 &)" }] },
+      ),
     );
     const [runId] = await h.runTask(taskId, [envId]);
     const run = await h.waitForRun(runId!);
+    expect(run.goals.map((g: { passed: boolean }) => g.passed)).toEqual([true, true]);
     expect(run).toMatchObject({ status: 'completed', passed: true });
   });
 
