@@ -11,7 +11,7 @@ import { EXECUTABLE_TYPES } from '../domain/contract';
 import { scoreRun, type CriterionOutcome, type RunVerdict } from '../domain/scoring';
 import { execCommand, shellArgv, AGENT_HOME } from './docker-exec';
 import { containerName } from './sandbox';
-import { truncate } from './provision';
+import { truncate } from '../domain/text';
 import type { RunRecord } from './runPlan';
 
 const DEFAULT_CHECK_TIMEOUT_S = 300;

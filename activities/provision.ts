@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../prisma/client';
 import { SetupError } from '../domain/errors';
+import { truncate } from '../domain/text';
 import { createSandbox, destroySandboxes } from './sandbox';
 import { execCommand, putFiles, shellArgv, SIMLAB_DIR } from './docker-exec';
 import type { RunRecord } from './runPlan';
@@ -48,9 +49,4 @@ export async function provisionSandbox(
     }
   }
   return { containerId: container.id, initCommands: run.task.initCommands.length };
-}
-
-export function truncate(s: string, n: number, keepEnd = false): string {
-  if (s.length <= n) return s;
-  return keepEnd ? `…${s.slice(s.length - n)}` : `${s.slice(0, n)}…`;
 }
