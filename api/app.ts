@@ -2,6 +2,8 @@
 import express from 'express';
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../prisma/client';
+import type { ArtifactStore } from '../artifacts';
+import type { TemporalSettings } from '../config';
 import { authenticate } from './auth';
 import { errorHandler, HttpError } from './errors';
 import { taskRoutes } from './routes/tasks';
@@ -12,10 +14,11 @@ import { productRoutes } from './routes/products';
 export interface ApiDeps {
   prisma: PrismaClient;
   temporal: Client;
+  /** Where links to the Temporal Web UI point. */
+  temporalUi: Pick<TemporalSettings, 'uiUrl' | 'namespace'>;
   taskQueue: string;
   maxConcurrentRuns: number;
-  temporalUiUrl: string;
-  temporalNamespace: string;
+  artifacts: ArtifactStore;
 }
 
 export function createApp(deps: ApiDeps): express.Express {

@@ -28,7 +28,19 @@ export async function createApiKey(prisma: PrismaClient, organizationId: string,
   return { id, key };
 }
 
+/** lastUsedAt is a hint for people (which keys are still in use), not an audit log: one
+ * write per key per minute at most, whatever the request rate. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 export function authenticate(prisma: PrismaClient): RequestHandler {
+  const lastWritten = new Map<string, number>();
+  const touch = (keyId: string) => {
+    const now = Date.now();
+    if (now - (lastWritten.get(keyId) ?? 0) < LAST_USED_RESOLUTION_MS) return;
+    lastWritten.set(keyId, now);
+    // Best effort and off the request's path: a failed write costs only the hint.
+    prisma.apiKey.update({ where: { id: keyId }, data: { lastUsedAt: new Date(now) } }).catch(() => lastWritten.delete(keyId));
+  };
   return async (req, _res, next) => {
     const header = req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
@@ -36,6 +48,7 @@ export function authenticate(prisma: PrismaClient): RequestHandler {
     const key = await prisma.apiKey.findUnique({ where: { hash: hashKey(m[1]!) }, select: { id: true, organizationId: true, revokedAt: true } });
     if (!key || key.revokedAt) throw new HttpError(401, 'unauthenticated', 'invalid or revoked API key');
     req.principal = { organizationId: key.organizationId, apiKeyId: key.id };
+    touch(key.id);
     next();
   };
 }

@@ -4,8 +4,8 @@
  * file (readable by its owner only). The key is shown nowhere else and stored hashed.
  */
 import { createPrisma } from '../prisma/client';
-import { loadConfig } from '../infra/config';
-import { readConfig, writeConfig } from '../cli/config';
+import { loadConfig } from '../config';
+import { readConfig, writeConfig } from '../client/config';
 import { createApiKey, hashKey } from './auth';
 import { createOrganization } from './tenancy';
 

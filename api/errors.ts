@@ -2,45 +2,32 @@
  * Stable error bodies: `{ "error": { "code", "message", "details"? } }`. Codes are part of
  * the API contract; messages are for people.
  */
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Response } from 'express';
 import type { Violation } from '../domain/contract';
+import { WireFailure, wireError } from '../domain/wire';
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
+/** A client error the API answers with its status and the wire error body. */
+export class HttpError extends WireFailure {}
 
 export const notFound = (what: string, id: string) => new HttpError(404, 'not_found', `${what} '${id}' not found`);
 
 export const invalid = (what: string, violations: Violation[]) =>
   new HttpError(400, 'validation_failed', `${what} is invalid: ${violations.length} violation(s)`, violations);
 
+const send = (res: Response, status: number, code: string, message: string, details?: unknown) => {
+  res.status(status).json(wireError(code, message, details));
+};
+
 export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
-  if (err instanceof HttpError) {
-    res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
-    return;
-  }
+  if (err instanceof HttpError) return send(res, err.status, err.code, err.message, err.details);
   // The run or workflow ended between the route's check and its action.
   if ((err as Error).name === 'RunStateError' || (err as Error).name === 'WorkflowNotFoundError') {
-    res.status(409).json({ error: { code: 'conflict', message: (err as Error).message } });
-    return;
+    return send(res, 409, 'conflict', (err as Error).message);
   }
   // express.json() reports malformed bodies with a status and type of its own.
   const e = err as { status?: number; type?: string; message?: string };
-  if (e.type === 'entity.parse.failed') {
-    res.status(400).json({ error: { code: 'invalid_json', message: `request body is not valid JSON: ${e.message}` } });
-    return;
-  }
-  if (e.type === 'entity.too.large') {
-    res.status(413).json({ error: { code: 'too_large', message: 'request body is too large' } });
-    return;
-  }
+  if (e.type === 'entity.parse.failed') return send(res, 400, 'invalid_json', `request body is not valid JSON: ${e.message}`);
+  if (e.type === 'entity.too.large') return send(res, 413, 'too_large', 'request body is too large');
   console.error('[api] unhandled error:', err);
-  res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
+  return send(res, 500, 'internal', 'internal error');
 };

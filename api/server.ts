@@ -1,21 +1,23 @@
 /** `simlab-api`: the HTTP API process. */
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { createPrisma } from '../prisma/client';
-import { loadConfig } from '../infra/config';
+import { ConfigError, loadConfig } from '../config';
+import { connectClient } from '../config/temporal';
+import { LocalArtifactStore } from '../artifacts';
 import { createApp } from './app';
 
 async function main() {
   const cfg = loadConfig();
   const prisma = createPrisma(cfg.databaseUrl, { maxConnections: 10 });
-  const connection = await Connection.connect({ address: cfg.temporalAddress });
-  const temporal = new Client({ connection, namespace: cfg.temporalNamespace });
+  const connection = await connectClient(cfg.temporal);
+  const temporal = new Client({ connection, namespace: cfg.temporal.namespace });
   const app = createApp({
     prisma,
     temporal,
+    temporalUi: cfg.temporal,
     taskQueue: cfg.taskQueue,
     maxConcurrentRuns: cfg.maxConcurrentRuns,
-    temporalUiUrl: cfg.temporalUiUrl,
-    temporalNamespace: cfg.temporalNamespace,
+    artifacts: new LocalArtifactStore(cfg.artifactsDir),
   });
   const server = app.listen(cfg.apiPort, cfg.apiHost, () => {
     console.log(`[api] listening on http://${cfg.apiHost}:${cfg.apiPort}`);
@@ -32,6 +34,10 @@ async function main() {
 }
 
 main().catch((err) => {
+  if (err instanceof ConfigError) {
+    console.error(`[api] ${err.message}`);
+    process.exit(2);
+  }
   console.error('[api] fatal:', err);
   process.exit(1);
 });

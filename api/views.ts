@@ -1,11 +1,11 @@
 /** The JSON shapes the API returns. One function per object, so the CLI and the docs agree. */
 import type { Environment, Task } from '../prisma/generated/client';
 import type { PrismaClient } from '../prisma/client';
-import { workflowUiLink } from '../infra/config';
+import { workflowUiLink, type TemporalSettings } from '../config';
+import { criterionResultOf, goalSummaryOf } from '../domain/scoring';
 
 export interface ViewContext {
-  temporalUiUrl: string;
-  temporalNamespace: string;
+  temporalUi: Pick<TemporalSettings, 'uiUrl' | 'namespace'>;
 }
 
 export function taskView(t: Task) {
@@ -99,24 +99,7 @@ export async function runDetailView(prisma: PrismaClient, ctx: ViewContext, orga
       durationMs: r.agentDurationMs,
       outputExcerpt: r.agentOutputExcerpt,
     },
-    goals: r.goalResults.map((g) => ({
-      name: g.name,
-      scoringMethod: g.scoringMethod,
-      passingThreshold: g.passingThreshold,
-      score: g.score,
-      passed: g.passed,
-      criteria: g.criteria.map((c) => ({
-        name: c.name,
-        evaluationType: c.evaluationType,
-        status: c.status,
-        weight: c.weight,
-        maxScore: c.maxScore,
-        score: c.score,
-        passed: c.passed,
-        evidence: c.evidence,
-        durationMs: c.durationMs,
-      })),
-    })),
+    goals: r.goalResults.map((g) => ({ ...goalSummaryOf(g), criteria: g.criteria.map(criterionResultOf) })),
     statusHistory: history,
     timings: {
       createdAt: r.createdAt.toISOString(),
@@ -125,8 +108,12 @@ export async function runDetailView(prisma: PrismaClient, ctx: ViewContext, orga
       durationMs: r.startedAt && r.finishedAt ? r.finishedAt.getTime() - r.startedAt.getTime() : null,
       phasesMs: phases,
     },
-    archive: r.archivePath ? { path: r.archivePath, bytes: r.archiveBytes, sha256: r.archiveSha256 } : null,
-    temporal: { workflowId: r.workflowId, url: workflowUiLink(ctx, r.workflowId) },
+    // Artifacts are read through the API from the artifact store; where they sit is not the caller's business.
+    artifacts: {
+      agentLog: r.agentLogKey ? { url: `/v1/runs/${r.id}/artifacts/agent-log` } : null,
+      archive: r.archiveKey ? { url: `/v1/runs/${r.id}/artifacts/archive`, bytes: r.archiveBytes, sha256: r.archiveSha256 } : null,
+    },
+    temporal: { workflowId: r.workflowId, url: workflowUiLink(ctx.temporalUi, r.workflowId) },
     snapshots: { task: r.taskSnapshot, environment: r.environmentSnapshot },
   };
 }

@@ -4,9 +4,9 @@
  * `--format json` on every command.
  */
 import { CONTRACT } from '../domain/contract';
-import { isTerminal, type RunStatus } from '../domain/runStatus';
-import { readConfig, writeConfig, configPath, type CliConfig } from './config';
-import { Api, ApiError } from './http';
+import { isTerminal, type RunStatus } from '../domain/runLifecycle';
+import { readConfig, writeConfig, configPath, type CliConfig } from '../client/config';
+import { Api, ApiError } from '../client/http';
 import { InputError, loadDocument, type LoadedDocument } from './files';
 import { cell, duration, indent, table } from './format';
 
@@ -121,7 +121,7 @@ function renderRun(r: Run): string {
     lines.push(`  agent        exit ${cell(r.agent.exitCode)}${r.agent.timedOut ? ' (timed out)' : ''} in ${duration(r.agent.durationMs)}`);
   }
   lines.push(`  duration     ${duration(r.timings.durationMs)}`, `  temporal     ${r.temporal.url}`);
-  if (r.archive) lines.push(`  archive      ${r.archive.path} (${r.archive.bytes} bytes)`);
+  if (r.artifacts?.archive) lines.push(`  archive      ${r.artifacts.archive.bytes} bytes, sha256 ${r.artifacts.archive.sha256} (GET ${r.artifacts.archive.url})`);
   lines.push('', 'Status history:');
   for (const h of r.statusHistory) lines.push(`  ${h.at}  ${h.to.padEnd(16)} ${h.detail ?? ''}`.trimEnd());
   if (r.goals.length) lines.push('', 'Goals:');
@@ -144,19 +144,24 @@ function documentError(doc: LoadedDocument, err: unknown): never {
   throw err;
 }
 
+/** Follows an iteration from its counts (one small request per poll) until every run has ended. */
 async function watchIteration(c: Command, api: Api, iterationId: string): Promise<Run> {
-  const seen = new Map<string, string>();
+  let last = '';
   for (;;) {
-    const it = await api.request<Run>('GET', `/iterations/${iterationId}`);
-    for (const run of it.runs) {
-      if (seen.get(run.id) !== run.status) {
-        seen.set(run.id, run.status);
-        if (!c.json) c.out(`${new Date().toISOString()}  ${run.id}  ${run.status}${run.score !== null ? `  score ${run.score}` : ''}`);
-      }
-    }
-    if (it.runs.every((r: Run) => isTerminal(r.status as RunStatus))) return it;
+    const it = await api.request<Run>('GET', `/iterations/${encodeURIComponent(iterationId)}`);
+    const counts = Object.entries(it.summary.byStatus as Record<string, number>).map(([s, n]) => `${s} ${n}`).join(', ');
+    const line = `${it.summary.ended}/${it.runCount} ended  (${counts})  passed ${it.summary.passed}`;
+    if (line !== last && !c.json) c.out(`${new Date().toISOString()}  ${line}`);
+    last = line;
+    if (it.summary.ended >= it.runCount) return it;
     await new Promise((r) => setTimeout(r, Number(process.env.SIMLAB_WATCH_INTERVAL_MS ?? 2000)));
   }
+}
+
+/** Every run of an iteration, page by page. */
+async function iterationRuns(api: Api, iterationId: string): Promise<Run[]> {
+  const res = await api.request<{ items: Run[] }>('GET', api.productPath(`/runs?iterationId=${encodeURIComponent(iterationId)}&limit=1000`));
+  return res.items;
 }
 
 async function dispatch(c: Command): Promise<number> {
@@ -212,8 +217,8 @@ async function dispatch(c: Command): Promise<number> {
       }
       if (!c.json) c.out(`Queued iteration ${launched.iterationId}: ${launched.runIds.length} run(s); watching...`);
       const it = await watchIteration(c, api, launched.iterationId);
-      const runs = await Promise.all(it.runs.map((r: Run) => api.request<Run>('GET', `/runs/${r.id}`)));
-      c.print({ iteration: { ...it, runs: undefined }, runs }, () =>
+      const runs = await Promise.all(launched.runIds.map((id: string) => api.request<Run>('GET', `/runs/${encodeURIComponent(id)}`)));
+      c.print({ iteration: it, runs }, () =>
         ['', ...runs.map((r) => `${r.id}  ${r.environmentName}  ${r.status}  score ${cell(r.score)}  ${r.verdict ?? ''}\n  ${r.temporal.url}`)].join('\n'),
       );
       // For CI: success means every run completed and passed its goals.
@@ -272,7 +277,14 @@ async function dispatch(c: Command): Promise<number> {
     case 'iteration get': {
       c.allowOnly();
       const it = await api.request<Run>('GET', `/iterations/${encodeURIComponent(c.arg(2, 'ITER id'))}`);
-      c.print(it, () => `Iteration ${it.id} #${it.number}  ${it.status}  mean score ${cell(it.summary.meanScore)}\n${table(it.runs, ['id', 'status', 'score', 'verdict', 'environmentId'])}`);
+      const runs = c.json ? [] : await iterationRuns(api, it.id);
+      c.print(it, () =>
+        [
+          `Iteration ${it.id} #${it.number}  ${it.status}  ${it.summary.ended}/${it.runCount} ended, ${it.summary.passed} passed, mean score ${cell(it.summary.meanScore)}`,
+          `  temporal  ${it.temporal.url}`,
+          table(runs, ['id', 'status', 'score', 'verdict', 'environmentId']),
+        ].join('\n'),
+      );
       return 0;
     }
     case 'product list': {

@@ -13,25 +13,63 @@ export interface CriterionOutcome {
   /** 0..maxScore when evaluated. */
   score: number | null;
   evidence: string;
-}
-
-export interface CriterionResult extends CriterionOutcome {
-  name: string;
-  evaluationType: string;
-  weight: number;
-  maxScore: number;
-  passed: boolean | null;
   durationMs?: number;
 }
 
-export interface GoalResult {
+/** A scored criterion: what is stored for it and what the API shows, field for field. */
+export interface CriterionResult {
+  name: string;
+  evaluationType: string;
+  status: CriterionStatus;
+  weight: number;
+  maxScore: number;
+  score: number | null;
+  passed: boolean | null;
+  evidence: string;
+  durationMs: number | null;
+}
+
+const CRITERION_RESULT_FIELDS = [
+  'name',
+  'evaluationType',
+  'status',
+  'weight',
+  'maxScore',
+  'score',
+  'passed',
+  'evidence',
+  'durationMs',
+] as const satisfies readonly (keyof CriterionResult)[];
+
+/** The criterion-result fields of any record that has them (a database row, a result). */
+export function criterionResultOf(row: { [K in keyof CriterionResult]: unknown }): CriterionResult {
+  const out: Record<string, unknown> = {};
+  for (const k of CRITERION_RESULT_FIELDS) out[k] = row[k];
+  return out as unknown as CriterionResult;
+}
+
+/** A scored goal's own fields, shared likewise by the stored row and the API. */
+export interface GoalSummary {
   name: string;
   scoringMethod: ScoringMethod;
   passingThreshold: number;
-  /** 0-100, null when no criterion of the goal could be evaluated. */
   score: number | null;
-  /** null when the verdict cannot be given: some criterion was not evaluated. */
   passed: boolean | null;
+}
+
+export function goalSummaryOf(row: { [K in keyof GoalSummary]: unknown }): GoalSummary {
+  return {
+    name: row.name as string,
+    scoringMethod: row.scoringMethod as ScoringMethod,
+    passingThreshold: row.passingThreshold as number,
+    score: row.score as number | null,
+    passed: row.passed as boolean | null,
+  };
+}
+
+/** score: 0-100, null when no criterion of the goal could be evaluated; passed: null when
+ * the verdict cannot be given because some criterion was not evaluated. */
+export interface GoalResult extends GoalSummary {
   criteria: CriterionResult[];
 }
 
@@ -39,11 +77,14 @@ export interface RunVerdict {
   score: number | null;
   passed: boolean | null;
   goals: GoalResult[];
+  /** Criteria whose check could not run. While there is one, the run has no score or
+   * verdict of its own: a broken check must not pass for the agent's result. */
+  errors: { goal: string; criterion: string; evidence: string }[];
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-function criterionPassed(c: CriterionOutcome & { maxScore: number }, threshold: number): boolean | null {
+function criterionPassed(c: Pick<CriterionResult, 'status' | 'score' | 'maxScore'>, threshold: number): boolean | null {
   if (c.status !== 'evaluated' || c.score === null) return null;
   return (c.score / c.maxScore) * 100 >= threshold;
 }
@@ -78,6 +119,7 @@ export function scoreGoal(goal: Goal, outcomes: CriterionOutcome[]): GoalResult 
       score,
       evidence: o.evidence,
       passed: null,
+      durationMs: o.durationMs ?? null,
     };
     r.passed = criterionPassed(r, goal.passingThreshold);
     return r;
@@ -97,11 +139,13 @@ export function scoreGoal(goal: Goal, outcomes: CriterionOutcome[]): GoalResult 
  */
 export function scoreRun(goals: Goal[], outcomes: CriterionOutcome[][]): RunVerdict {
   const results = goals.map((g, i) => scoreGoal(g, outcomes[i] ?? []));
+  const errors = results.flatMap((g) => g.criteria.filter((c) => c.status === 'error').map((c) => ({ goal: g.name, criterion: c.name, evidence: c.evidence })));
+  if (errors.length) return { score: null, passed: null, goals: results, errors };
   const scored = results.filter((g) => g.score !== null);
   const score = scored.length ? round2(scored.reduce((s, g) => s + g.score!, 0) / scored.length) : null;
   let passed: boolean | null;
   if (results.some((g) => g.passed === false)) passed = false;
   else if (results.every((g) => g.passed === true)) passed = true;
   else passed = null;
-  return { score, passed, goals: results };
+  return { score, passed, goals: results, errors };
 }

@@ -1,40 +1,40 @@
 /** `simlab-worker`: runs workflows and activities until SIGINT/SIGTERM, reaping orphans as it goes. */
 import Docker from 'dockerode';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
 import { createPrisma } from '../prisma/client';
-import { loadConfig } from '../infra/config';
-import { ensureSearchAttributes } from '../infra/temporal';
+import { ConfigError, loadConfig } from '../config';
+import { connectClient, connectWorker, ensureSearchAttributes } from '../config/temporal';
+import { DockerSandboxProvider } from '../sandbox';
+import { LocalArtifactStore } from '../artifacts';
 import { createWorkers } from './workers';
 import { reapOrphans } from './reaper';
-
-const REAP_EVERY_MS = 60_000;
 
 async function main() {
   const cfg = loadConfig();
   const prisma = createPrisma(cfg.databaseUrl, { maxConnections: 10 });
   const docker = new Docker();
   await docker.ping();
-  const clientConnection = await Connection.connect({ address: cfg.temporalAddress });
-  await ensureSearchAttributes(clientConnection, cfg.temporalNamespace);
-  const client = new Client({ connection: clientConnection, namespace: cfg.temporalNamespace });
-  const connection = await NativeConnection.connect({ address: cfg.temporalAddress });
+  const sandboxes = new DockerSandboxProvider(docker);
+  const clientConnection = await connectClient(cfg.temporal);
+  await ensureSearchAttributes(clientConnection, cfg.temporal.namespace);
+  const client = new Client({ connection: clientConnection, namespace: cfg.temporal.namespace });
+  const connection = await connectWorker(cfg.temporal);
   const workers = await createWorkers({
     connection,
-    namespace: cfg.temporalNamespace,
+    namespace: cfg.temporal.namespace,
     taskQueue: cfg.taskQueue,
     hostId: cfg.hostId,
     deploymentId: cfg.deploymentId,
     prisma,
-    docker,
-    artifactsDir: cfg.artifactsDir,
+    sandboxes,
+    artifacts: new LocalArtifactStore(cfg.artifactsDir),
     maxConcurrentRuns: cfg.maxConcurrentRuns,
   });
 
   let sweepCursor: string | undefined;
   const reap = async () => {
     try {
-      const r = await reapOrphans({ docker, prisma, client, hostId: cfg.hostId, deploymentId: cfg.deploymentId, ...(sweepCursor ? { sweepCursor } : {}) });
+      const r = await reapOrphans({ sandboxes, prisma, client, hostId: cfg.hostId, deploymentId: cfg.deploymentId, ...(sweepCursor ? { sweepCursor } : {}) });
       sweepCursor = r.sweepCursor;
       if (r.destroyed.length) console.log(`[worker] reaper removed ${r.destroyed.length} orphaned sandbox(es)`);
       if (r.failedRuns.length) console.log(`[worker] reaper failed ${r.failedRuns.length} run(s) whose workflow had closed`);
@@ -44,8 +44,8 @@ async function main() {
     }
   };
   await reap();
-  const timer = setInterval(reap, REAP_EVERY_MS);
-  console.log(`[worker] ready: queue ${cfg.taskQueue}, host ${cfg.hostId}, temporal ${cfg.temporalAddress}`);
+  const timer = setInterval(reap, cfg.reapIntervalSeconds * 1000);
+  console.log(`[worker] ready: queue ${cfg.taskQueue}, host ${cfg.hostId}, temporal ${cfg.temporal.address}`);
   try {
     // Worker.run handles SIGINT/SIGTERM itself: it stops polling and drains in-flight tasks.
     await Promise.all(workers.map((w) => w.run()));
@@ -61,7 +61,7 @@ main().then(
   // Drained and closed: leave now, whatever idle sockets (Docker keep-alive) remain.
   () => process.exit(0),
   (err) => {
-    console.error('[worker] fatal:', err);
-    process.exit(1);
+    console.error(err instanceof ConfigError ? `[worker] ${err.message}` : '[worker] fatal:', err instanceof ConfigError ? '' : err);
+    process.exit(err instanceof ConfigError ? 2 : 1);
   },
 );

@@ -5,12 +5,11 @@
  *  - fails live runs whose workflows are gone, so no run stays `running` or `queued` for ever.
  * One bad container or run never stops the sweep.
  */
-import type Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../prisma/client';
-import { destroySandboxes, LABELS, listSandboxes } from '../activities/sandbox';
-import { transitionRun } from '../activities/runState';
-import { isTerminal, RUN_STATUSES, TERMINAL_STATUSES, type RunStatus } from '../domain/runStatus';
+import type { SandboxProvider } from '../sandbox';
+import { transitionRun } from '../store/runStatus';
+import { isTerminal, RUN_STATUSES, TERMINAL_STATUSES, type RunStatus } from '../domain/runLifecycle';
 import { iterationWorkflowId, runWorkflowId } from '../domain/workflowIds';
 
 export interface ReapReport {
@@ -28,7 +27,7 @@ const SWEEP_PAGE = 200;
 const STUCK_AFTER_MS = 2 * 60_000;
 
 export async function reapOrphans(deps: {
-  docker: Docker;
+  sandboxes: SandboxProvider;
   prisma: PrismaClient;
   client: Client;
   hostId: string;
@@ -42,10 +41,10 @@ export async function reapOrphans(deps: {
     if (!states.has(workflowId)) states.set(workflowId, workflowState(deps.client, workflowId));
     return states.get(workflowId)!;
   };
-  const containers = await listSandboxes(deps.docker, { hostId: deps.hostId, deploymentId: deps.deploymentId });
+  const containers = await deps.sandboxes.list({ hostId: deps.hostId, deploymentId: deps.deploymentId });
   report.inspected = containers.length;
   for (const c of containers) {
-    const runId = c.Labels[LABELS.run];
+    const runId = c.runId;
     if (!runId) continue;
     try {
       const run = await deps.prisma.run.findUnique({ where: { id: runId }, select: { status: true, iterationId: true } });
@@ -53,7 +52,7 @@ export async function reapOrphans(deps: {
         if (await runIsAlive(stateOf, runId, run.iterationId)) continue;
         await failAbandoned(deps.prisma, runId, report);
       }
-      report.destroyed.push(...(await destroySandboxes(deps.docker, { runId })));
+      report.destroyed.push(...(await deps.sandboxes.destroy({ runId })));
     } catch (err) {
       report.errors.push(`sandbox of ${runId}: ${(err as Error).message}`);
     }

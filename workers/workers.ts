@@ -5,10 +5,11 @@
  */
 import * as path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import type Docker from 'dockerode';
 import type { PrismaClient } from '../prisma/client';
 import { createRunActivities, createSandboxActivities } from '../activities';
-import { hostQueue as hostQueueName } from '../infra/config';
+import type { SandboxProvider } from '../sandbox';
+import type { ArtifactStore } from '../artifacts';
+import { hostQueue as hostQueueName } from '../config';
 
 export interface WorkerSetup {
   connection: NativeConnection;
@@ -17,8 +18,8 @@ export interface WorkerSetup {
   hostId: string;
   deploymentId: string;
   prisma: PrismaClient;
-  docker: Docker;
-  artifactsDir: string;
+  sandboxes: SandboxProvider;
+  artifacts: ArtifactStore;
   maxConcurrentRuns: number;
   /** Prebuilt workflow bundle (tests share one); default: bundle workflows/ now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -42,10 +43,10 @@ export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
     taskQueue: hostQueue,
     activities: createSandboxActivities({
       prisma: s.prisma,
-      docker: s.docker,
+      sandboxes: s.sandboxes,
+      artifacts: s.artifacts,
       hostId: s.hostId,
       deploymentId: s.deploymentId,
-      artifactsDir: s.artifactsDir,
     }),
     maxConcurrentActivityTaskExecutions: s.maxConcurrentRuns * 2,
     // A restart or deploy gives running activities time to finish their current step;

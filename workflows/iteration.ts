@@ -12,7 +12,7 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { RunActivities } from '../activities';
-import type { IterationStatus } from '../domain/runStatus';
+import type { IterationStatus } from '../domain/runLifecycle';
 import { NON_RETRYABLE_ERRORS } from '../domain/errors';
 import { runWorkflowId } from '../domain/workflowIds';
 import { runWorkflow } from './run';
@@ -20,7 +20,8 @@ import { SA } from './searchAttributes';
 
 export interface IterationWorkflowInput {
   iterationId: string;
-  maxConcurrentRuns?: number;
+  /** From configuration (SIMLAB_MAX_CONCURRENT_RUNS), which owns the one default. */
+  maxConcurrentRuns: number;
 }
 
 const PAGE = 500;
@@ -37,7 +38,7 @@ const dbFinal = proxyActivities<RunActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS] },
 });
 
-export async function iterationWorkflow({ iterationId, maxConcurrentRuns = 20 }: IterationWorkflowInput): Promise<IterationStatus> {
+export async function iterationWorkflow({ iterationId, maxConcurrentRuns }: IterationWorkflowInput): Promise<IterationStatus> {
   await db.startIteration(iterationId);
   const inflight = new Set<Promise<unknown>>();
   let cancelled = false;

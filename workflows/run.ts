@@ -14,14 +14,15 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  patched,
   proxyActivities,
-  TimeoutFailure,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { RunActivities, RunPlan, SandboxActivities } from '../activities';
-import type { FailureCategory, RunStatus } from '../domain/runStatus';
+import type { FailureCategory, RunStatus } from '../domain/runLifecycle';
 import { NON_RETRYABLE_ERRORS } from '../domain/errors';
 import { SA } from './searchAttributes';
+import { PATCHES } from './patches';
 
 export interface RunWorkflowInput {
   runId: string;
@@ -59,7 +60,8 @@ type Step = 'prepare' | 'setup' | 'agent' | 'evaluation' | 'analysis';
  */
 function classify(err: unknown): FailureCategory {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (!(cause instanceof ApplicationFailure) || cause instanceof TimeoutFailure) return 'infra';
+  // Timeouts, server and cancellation failures are not ApplicationFailures: infra.
+  if (!(cause instanceof ApplicationFailure)) return 'infra';
   switch (cause.type) {
     case 'SetupError':
     case 'EnvironmentConfigError':
@@ -99,6 +101,15 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
     }
     plan = prepared;
     sandbox = sandboxActivities(plan);
+    // v2: operators filter runs by task and environment in the Temporal Web UI.
+    if (patched(PATCHES.runSearchAttributes)) {
+      upsertSearchAttributes([
+        { key: SA.organization, value: plan.organizationId },
+        { key: SA.product, value: plan.productId },
+        { key: SA.task, value: plan.taskId },
+        { key: SA.environment, value: plan.environmentId },
+      ]);
+    }
 
     step = 'setup';
     await transition('creating_sandbox');

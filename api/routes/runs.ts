@@ -1,10 +1,14 @@
+import { pipeline } from 'node:stream/promises';
 import { Router } from 'express';
-import { RUN_STATUSES, isTerminal, type RunStatus } from '../../domain/runStatus';
-import { transitionRun } from '../../activities/runState';
+import { workflowUiLink } from '../../config';
+import { RUN_STATUSES, isTerminal, type RunStatus } from '../../domain/runLifecycle';
+import { transitionRun } from '../../store/runStatus';
+import { iterationProgress } from '../../store/iterations';
+import { artifactKeys } from '../../artifacts';
 import { principal } from '../auth';
 import { HttpError, notFound } from '../errors';
 import { findProduct } from '../tenancy';
-import { runDetailView, runSummaryView, verdictOf } from '../views';
+import { runDetailView, runSummaryView } from '../views';
 import type { ApiDeps } from '../app';
 import { pageParams, stringParam } from './params';
 
@@ -57,8 +61,10 @@ export function runRoutes(deps: ApiDeps): Router {
       if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
       // Still queued behind its iteration's concurrency window: no workflow yet, so the run
       // ends here, and its workflow, when the iteration reaches it, finds it already ended.
-      await transitionRun(prisma, { runId: run.id, to: 'cancelled', failure: { category: 'cancelled', message: 'cancelled before it started' } });
-      res.status(200).json({ id: run.id, status: 'cancelled', cancelRequested: true });
+      const ended = await transitionRun(prisma, { runId: run.id, to: 'cancelled', failure: { category: 'cancelled', message: 'cancelled before it started' } });
+      // It may have ended otherwise meanwhile (its workflow started and finished): say what stands.
+      if (ended.to !== 'cancelled') throw new HttpError(409, 'run_finished', `run '${run.id}' has already ended (${ended.to})`);
+      res.status(200).json({ id: run.id, status: ended.to, cancelRequested: true });
       return;
     }
     res.status(202).json({ id: run.id, status: run.status, cancelRequested: true });
@@ -74,12 +80,13 @@ export function runRoutes(deps: ApiDeps): Router {
     res.status(202).json({ id: it.id, status: it.status, cancelRequested: true });
   });
 
+  // Answered from counts kept by the database, never by loading every run; the runs
+  // themselves are paged through GET /products/:product/runs?iterationId=.
   r.get('/iterations/:id', async (req, res) => {
     const { organizationId } = principal(req);
     const it = await prisma.iteration.findFirst({ where: { id: req.params.id, organizationId } });
     if (!it) throw notFound('iteration', req.params.id);
-    const runs = await prisma.run.findMany({ where: { iterationId: it.id }, orderBy: { createdAt: 'asc' } });
-    const scored = runs.filter((x) => x.score !== null);
+    const progress = await iterationProgress(prisma, it.id);
     res.json({
       id: it.id,
       number: it.number,
@@ -88,14 +95,28 @@ export function runRoutes(deps: ApiDeps): Router {
       createdAt: it.createdAt.toISOString(),
       startedAt: it.startedAt?.toISOString() ?? null,
       finishedAt: it.finishedAt?.toISOString() ?? null,
-      summary: {
-        byStatus: Object.fromEntries(RUN_STATUSES.map((s) => [s, runs.filter((x) => x.status === s).length]).filter(([, n]) => n)),
-        passed: runs.filter((x) => verdictOf(x) === 'passed').length,
-        meanScore: scored.length ? Math.round((scored.reduce((s, x) => s + x.score!, 0) / scored.length) * 100) / 100 : null,
-      },
-      runs: runs.map(runSummaryView),
+      summary: { byStatus: progress.byStatus, ended: progress.ended, passed: progress.passed, failedVerdicts: progress.failedVerdicts, meanScore: progress.meanScore },
+      temporal: { workflowId: it.workflowId, url: workflowUiLink(deps.temporalUi, it.workflowId) },
     });
   });
+
+  // A run's artifacts, streamed from the artifact store, whichever worker produced them.
+  const artifactRoute = (name: string, keyOf: (runId: string) => string, column: 'agentLogKey' | 'archiveKey', contentType: string, fileName: string) => {
+    r.get(`/runs/:id/artifacts/${name}`, async (req, res) => {
+      const { organizationId } = principal(req);
+      const run = await prisma.run.findFirst({ where: { id: req.params.id, organizationId }, select: { id: true, agentLogKey: true, archiveKey: true } });
+      if (!run) throw notFound('run', req.params.id);
+      const key = run[column];
+      const found = key === keyOf(run.id) ? await deps.artifacts.get(key) : null;
+      if (!found) throw new HttpError(404, 'not_found', `run '${run.id}' has no ${name.replace('-', ' ')}`);
+      res.setHeader('content-type', contentType);
+      res.setHeader('content-length', String(found.bytes));
+      res.setHeader('content-disposition', `attachment; filename="${run.id}-${fileName}"`);
+      await pipeline(found.stream, res);
+    });
+  };
+  artifactRoute('agent-log', artifactKeys.agentLog, 'agentLogKey', 'text/plain; charset=utf-8', 'agent.log');
+  artifactRoute('archive', artifactKeys.homeArchive, 'archiveKey', 'application/gzip', 'home.tar.gz');
 
   return r;
 }

@@ -1,7 +1,8 @@
 /**
- * The criterion catalogue: every evaluation type of the contract, the fields each one
- * requires, and whether this build can execute it. A type that is accepted but not yet
- * executable is stored and reported as `not_evaluated`, never silently failed.
+ * The criterion catalogue: every evaluation type of the contract and the fields each one
+ * requires or accepts. One record keyed by type, so the compiler rejects a type without an
+ * entry; the criterion union (types.ts), the JSON Schemas and normalization all derive
+ * from it. Which types are executable is said by the evaluators (criteria/), not here.
  */
 export const EVALUATION_TYPES = [
   'comparison',
@@ -15,16 +16,13 @@ export const EVALUATION_TYPES = [
 ] as const;
 export type EvaluationType = (typeof EVALUATION_TYPES)[number];
 
-/** Types the evaluator runs today; the rest are accepted and reported as not evaluated. */
-export const EXECUTABLE_TYPES: ReadonlySet<EvaluationType> = new Set(['bash_command', 'file_exists']);
-
 export const COMPARISON_METRICS = ['duration_seconds', 'agent_exit_code', 'total_tokens', 'cost_usd'] as const;
 export const COMPARISON_OPERATORS = ['lt', 'lte', 'gt', 'gte', 'eq', 'neq'] as const;
 
 const timeoutSeconds = { type: 'integer', minimum: 1, maximum: 3600 } as const;
 const sandboxPath = { type: 'string', minLength: 1, maxLength: 4096 } as const;
 
-/** Fields a criterion may carry, by evaluation type (merged into one property set). */
+/** Every field a criterion may carry, with its schema. */
 export const criterionFieldSchemas = {
   command: { type: 'string', minLength: 1, maxLength: 65536 },
   expectedExitCode: { type: 'integer', minimum: 0, maximum: 255 },
@@ -40,16 +38,44 @@ export const criterionFieldSchemas = {
   operator: { enum: [...COMPARISON_OPERATORS] },
   value: { type: 'number' },
 } as const;
+export type CriterionFieldName = keyof typeof criterionFieldSchemas;
 
-/** What each evaluation type needs to be executable. */
-export const REQUIRED_FIELDS: Record<EvaluationType, readonly string[]> = {
-  comparison: ['metric', 'operator', 'value'],
-  file_exists: ['path'],
-  file_content_match: ['path', 'pattern'],
-  json_schema: ['path', 'schema'],
-  bash_command: ['command'],
-  python_script: ['script'],
-  script_judge: ['script'],
+/** The TypeScript type of each field, as validated by its schema above. */
+export interface CriterionFieldTypes {
+  command: string;
+  expectedExitCode: number;
+  workingDirectory: string;
+  timeoutSeconds: number;
+  path: string;
+  pattern: string;
+  schema: Record<string, unknown>;
+  script: string;
+  model: string;
+  rubric: string;
+  metric: (typeof COMPARISON_METRICS)[number];
+  operator: (typeof COMPARISON_OPERATORS)[number];
+  value: number;
+}
+
+interface FieldSpec {
+  required: readonly CriterionFieldName[];
+  optional: readonly CriterionFieldName[];
+}
+
+/** What each evaluation type needs, and what else it accepts; any other field is refused. */
+export const CRITERION_FIELDS = {
+  comparison: { required: ['metric', 'operator', 'value'], optional: [] },
+  file_exists: { required: ['path'], optional: ['timeoutSeconds'] },
+  file_content_match: { required: ['path', 'pattern'], optional: ['timeoutSeconds'] },
+  json_schema: { required: ['path', 'schema'], optional: ['timeoutSeconds'] },
+  bash_command: { required: ['command'], optional: ['expectedExitCode', 'workingDirectory', 'timeoutSeconds'] },
+  python_script: { required: ['script'], optional: ['timeoutSeconds'] },
+  script_judge: { required: ['script'], optional: ['timeoutSeconds'] },
   // The goal's description is the rubric when none is given, as in the reference's task.json.
-  llm_judge: [],
-};
+  llm_judge: { required: [], optional: ['model', 'rubric'] },
+} as const satisfies Record<EvaluationType, FieldSpec>;
+
+export function fieldsOf(type: EvaluationType): readonly CriterionFieldName[] {
+  const spec: FieldSpec = CRITERION_FIELDS[type];
+  return [...spec.required, ...spec.optional];
+}

@@ -14,7 +14,7 @@ import type {
   TaskDefinition,
   TaskInput,
 } from './types';
-import { criterionFieldSchemas } from './criteria';
+import { fieldsOf } from './criteria';
 
 export const DEFAULTS = {
   passingThreshold: 70,
@@ -30,24 +30,24 @@ export const DEFAULTS = {
   pids: 512,
 } as const;
 
-const FIELD_NAMES = Object.keys(criterionFieldSchemas) as (keyof CriterionFields)[];
-
-function pickFields(source: CriterionFields): CriterionFields {
-  const out: CriterionFields = {};
-  for (const k of FIELD_NAMES) {
-    if (source[k] !== undefined) (out as Record<string, unknown>)[k] = source[k];
+/** The fields of the criterion's own type; validation has already refused any other. */
+function pickFields(type: CriterionInput['evaluationType'], source: CriterionFields): CriterionFields {
+  const out: Record<string, unknown> = {};
+  for (const k of fieldsOf(type)) {
+    if (source[k] !== undefined) out[k] = source[k];
   }
-  return out;
+  return out as CriterionFields;
 }
 
 function normalizeCriterion(c: CriterionInput, goal: GoalInput, index: number): Criterion {
-  const crit: Criterion = {
+  // Validation guarantees the required fields of the type are present.
+  const crit = {
     name: c.name ?? (goal.criteria && goal.criteria.length > 1 ? `${goal.name} #${index + 1}` : goal.name),
     evaluationType: c.evaluationType,
     weight: c.weight ?? DEFAULTS.weight,
     maxScore: c.maxScore ?? DEFAULTS.maxScore,
-    ...pickFields(c),
-  };
+    ...pickFields(c.evaluationType, c),
+  } as Criterion;
   if (c.description !== undefined) crit.description = c.description;
   return crit;
 }
@@ -59,7 +59,7 @@ export function normalizeGoal(g: GoalInput): Goal {
       ...(g.weight !== undefined ? { weight: g.weight } : {}),
       ...(g.maxScore !== undefined ? { maxScore: g.maxScore } : {}),
       ...(g.description !== undefined ? { description: g.description } : {}),
-      ...pickFields(g),
+      ...pickFields(g.evaluationType!, g),
     },
   ];
   const goal: Goal = {

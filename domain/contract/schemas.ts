@@ -3,7 +3,7 @@
  * task.json and simulation.json validate unchanged: a goal that carries `evaluationType`
  * itself is the short form of a goal with one criterion.
  */
-import { EVALUATION_TYPES, REQUIRED_FIELDS, criterionFieldSchemas } from './criteria';
+import { CRITERION_FIELDS, EVALUATION_TYPES, criterionFieldSchemas, fieldsOf, type CriterionFieldName } from './criteria';
 
 const SCHEMA_BASE = 'https://simlab.dev/schemas';
 
@@ -13,11 +13,20 @@ const description = { type: 'string', maxLength: 20000 } as const;
 const secretName = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' } as const;
 const idList = (maxItems: number) => ({ type: 'array', maxItems, uniqueItems: true, items: { type: 'string', minLength: 1 } }) as const;
 
-/** One `if evaluationType == X then required [fields]` per type, so errors name the missing field. */
-const requiredByType = EVALUATION_TYPES.filter((t) => REQUIRED_FIELDS[t].length > 0).map((t) => ({
-  if: { properties: { evaluationType: { const: t } }, required: ['evaluationType'] },
-  then: { required: [...REQUIRED_FIELDS[t]] },
-}));
+const ALL_FIELDS = Object.keys(criterionFieldSchemas) as CriterionFieldName[];
+const refuse = (fields: CriterionFieldName[]) => Object.fromEntries(fields.map((f) => [f, false]));
+
+/**
+ * One `if evaluationType == X then ...` per type: the fields X requires, and a refusal of
+ * every field X does not use, so that a misplaced field is an error rather than ignored.
+ */
+const fieldsByType = EVALUATION_TYPES.map((t) => {
+  const own = new Set(fieldsOf(t));
+  return {
+    if: { properties: { evaluationType: { const: t } }, required: ['evaluationType'] },
+    then: { required: [...CRITERION_FIELDS[t].required], properties: refuse(ALL_FIELDS.filter((f) => !own.has(f))) },
+  };
+});
 
 const criterionCommon = {
   evaluationType: { enum: [...EVALUATION_TYPES] },
@@ -37,7 +46,7 @@ export const criterionSchema = {
   required: ['evaluationType'],
   additionalProperties: false,
   properties: { name, description, ...criterionCommon },
-  allOf: requiredByType,
+  allOf: fieldsByType,
 } as const;
 
 export const goalSchema = {
@@ -57,7 +66,11 @@ export const goalSchema = {
     { required: ['criteria'], not: { required: ['evaluationType'] } },
     { required: ['evaluationType'], not: { required: ['criteria'] } },
   ],
-  allOf: requiredByType,
+  allOf: [
+    ...fieldsByType,
+    // The long form keeps its criterion fields in its criteria.
+    { if: { required: ['criteria'] }, then: { properties: refuse(ALL_FIELDS) } },
+  ],
 } as const;
 
 export const taskSchema = {

@@ -1,24 +1,11 @@
 /** Contract documents as users write them, and the normalized forms simlab stores and runs. */
-import type { EvaluationType } from './criteria';
+import type { CRITERION_FIELDS, CriterionFieldTypes, EvaluationType } from './criteria';
 
 export type ScoringMethod = 'weighted_average' | 'binary' | 'percentage';
 export type Category = 'coding' | 'research' | 'documentation' | 'analysis';
 
-export interface CriterionFields {
-  command?: string;
-  expectedExitCode?: number;
-  workingDirectory?: string;
-  timeoutSeconds?: number;
-  path?: string;
-  pattern?: string;
-  schema?: Record<string, unknown>;
-  script?: string;
-  model?: string;
-  rubric?: string;
-  metric?: string;
-  operator?: string;
-  value?: number;
-}
+/** Any criterion field, as a user may write it before validation narrows it to one type. */
+export type CriterionFields = Partial<CriterionFieldTypes>;
 
 export interface CriterionInput extends CriterionFields {
   name?: string;
@@ -66,13 +53,22 @@ export interface TaskInput {
   timeoutMinutes?: number;
 }
 
-export interface Criterion extends CriterionFields {
+interface CriterionBase {
   name: string;
   description?: string;
-  evaluationType: EvaluationType;
   weight: number;
   maxScore: number;
 }
+
+type Spec<T extends EvaluationType> = (typeof CRITERION_FIELDS)[T];
+
+/** A stored criterion of one type: exactly the fields CRITERION_FIELDS gives that type. */
+export type CriterionOf<T extends EvaluationType> = CriterionBase & { evaluationType: T } & {
+  [K in Spec<T>['required'][number]]: CriterionFieldTypes[K];
+} & { [K in Spec<T>['optional'][number]]?: CriterionFieldTypes[K] };
+
+/** A criterion as stored and run: a union discriminated on `evaluationType`. */
+export type Criterion = { [T in EvaluationType]: CriterionOf<T> }[EvaluationType];
 
 export interface Goal {
   name: string;

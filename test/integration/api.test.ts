@@ -106,10 +106,62 @@ describe('tenancy', () => {
     expect((await h.api('GET', '/products', undefined, 'sk_not_a_key')).status).toBe(401);
   });
 
+  it('notes when a key was last used, at most once a minute', async () => {
+    const before = await h.prisma.apiKey.findFirstOrThrow({ where: { organizationId: h.org.organizationId } });
+    await h.api('GET', '/products');
+    // The write is off the request's path.
+    let after = before;
+    for (let i = 0; i < 40 && !after.lastUsedAt; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await h.prisma.apiKey.findFirstOrThrow({ where: { id: before.id } });
+    }
+    expect(after.lastUsedAt).toBeInstanceOf(Date);
+    await h.api('GET', '/products');
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await h.prisma.apiKey.findFirstOrThrow({ where: { id: before.id } })).lastUsedAt).toEqual(after.lastUsedAt);
+  });
+
   it('stores keys hashed only', async () => {
     const keys = await h.prisma.apiKey.findMany({ where: { organizationId: h.org.organizationId } });
     expect(keys).toHaveLength(1);
     expect(JSON.stringify(keys)).not.toContain(h.org.apiKey);
+  });
+});
+
+describe('iterations', () => {
+  it('numbers concurrent launches distinctly, one after another', async () => {
+    const envId = await h.createEnvironment({ name: 'numbering', agent: { harness: 'command', command: 'true' } });
+    const taskId = await h.createTask(task([{ name: 'g', evaluationType: 'file_exists', path: 'x' }]));
+    const launched = await Promise.all(Array.from({ length: 8 }, () => h.api('POST', `/tasks/${taskId}/runs`, { environmentIds: [envId] })));
+    expect(launched.map((r) => r.status)).toEqual(launched.map(() => 202));
+    const numbers = launched.map((r) => r.body.number as number).sort((a, b) => a - b);
+    expect(new Set(numbers).size).toBe(8);
+    expect(numbers[7]! - numbers[0]!).toBe(7);
+    for (const r of launched) {
+      const it = await h.api('GET', `/iterations/${r.body.iterationId}`);
+      expect(it.body.number).toBe(r.body.number);
+    }
+    // The database itself refuses a duplicate, whatever the code does.
+    const dup = await h.prisma.iteration
+      .create({ data: { id: `iter_dup${Date.now()}`, organizationId: h.org.organizationId, productId: h.org.productId, number: numbers[0]!, workflowId: `wf-dup-${Date.now()}`, runCount: 0 } })
+      .catch((e: { code?: string }) => e.code);
+    expect(dup).toBe('P2002');
+    await Promise.all(launched.flatMap((r) => (r.body.runIds as string[]).map((id) => h.waitForRun(id))));
+  });
+
+  it('answers iteration get from counts: status, verdicts and mean score, no run list', async () => {
+    const good = await h.createEnvironment({ name: 'counts-good' });
+    const bad = await h.createEnvironment({ name: 'counts-bad', agent: { harness: 'command', command: 'true' } });
+    const taskId = await h.createTask(task([{ name: 'g', evaluationType: 'file_exists', path: 'hello.txt' }]));
+    const res = await h.api('POST', `/tasks/${taskId}/runs`, { environmentIds: [good, bad] });
+    await Promise.all((res.body.runIds as string[]).map((id) => h.waitForRun(id)));
+    const it = await h.api('GET', `/iterations/${res.body.iterationId}`);
+    expect(it.body).toMatchObject({
+      runCount: 2,
+      summary: { byStatus: { completed: 2 }, ended: 2, passed: 1, failedVerdicts: 1, meanScore: 50 },
+      temporal: { url: expect.stringContaining(`simlab-iteration-${res.body.iterationId}`) },
+    });
+    expect(it.body.runs).toBeUndefined();
   });
 });
 

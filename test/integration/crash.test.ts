@@ -80,7 +80,10 @@ it('a run survives a worker crash during the agent step, with its transcript and
   expect(run).toMatchObject({ status: 'completed', passed: true, score: 100 });
   // One agent, started once: 'before' appears a single time.
   expect(run.agent).toMatchObject({ exitCode: 0, timedOut: false, outputExcerpt: 'before\nafter\n' });
-  expect(run.archive.bytes).toBeGreaterThan(0);
+  expect(run.artifacts.archive.bytes).toBeGreaterThan(0);
+  // Written by the worker process, read back by the API from the artifact store.
+  const log = await h.download(run.artifacts.agentLog.url);
+  expect(log.body.toString()).toBe('before\nafter\n');
   expect(run.statusHistory.map((s: { to: string }) => s.to)).toEqual(['queued', 'creating_sandbox', 'running', 'evaluating', 'analyzing', 'completed']);
   expect(await h.sandboxesLeft()).toEqual([]);
 }, 240_000);

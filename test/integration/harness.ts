@@ -16,9 +16,10 @@ import { createPrisma, type PrismaClient } from '../../prisma/client';
 import { createApp } from '../../api/app';
 import { createOrganization } from '../../api/tenancy';
 import { createWorkers } from '../../workers/workers';
-import { destroySandboxes, listSandboxes } from '../../activities/sandbox';
-import { ensureSearchAttributes } from '../../infra/temporal';
-import { isTerminal, type RunStatus } from '../../domain/runStatus';
+import { DockerSandboxProvider, type SandboxInfo } from '../../sandbox';
+import { LocalArtifactStore } from '../../artifacts';
+import { ensureSearchAttributes } from '../../config/temporal';
+import { isTerminal, type RunStatus } from '../../domain/runLifecycle';
 import { BUNDLE_PATH, TEST_IMAGE, testEnv } from './env';
 
 let runtimeInstalled = false;
@@ -28,6 +29,8 @@ export interface Harness {
   deploymentId: string;
   prisma: PrismaClient;
   docker: Docker;
+  sandboxes: DockerSandboxProvider;
+  artifacts: LocalArtifactStore;
   client: Client;
   hostId: string;
   baseUrl: string;
@@ -38,7 +41,9 @@ export interface Harness {
   createTask(def: Record<string, unknown>): Promise<string>;
   runTask(taskId: string, environmentIds: string[]): Promise<string[]>;
   waitForRun(runId: string, until?: (status: RunStatus) => boolean, timeoutMs?: number): Promise<any>;
-  sandboxesLeft(): Promise<Docker.ContainerInfo[]>;
+  sandboxesLeft(): Promise<SandboxInfo[]>;
+  /** GET of a binary route (artifacts), as bytes. */
+  download(path: string, key?: string): Promise<{ status: number; body: Buffer; headers: Headers }>;
   close(): Promise<void>;
 }
 
@@ -57,6 +62,8 @@ export async function startHarness(opts: { inProcessWorkers?: boolean } = {}): P
   const artifactsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simlab-artifacts-'));
   const prisma = createPrisma(env.databaseUrl, { maxConnections: 8 });
   const docker = new Docker();
+  const sandboxes = new DockerSandboxProvider(docker);
+  const artifacts = new LocalArtifactStore(artifactsDir);
   const connection = await Connection.connect({ address: env.temporalAddress });
   await ensureSearchAttributes(connection, 'default');
   const client = new Client({ connection, namespace: 'default' });
@@ -68,8 +75,8 @@ export async function startHarness(opts: { inProcessWorkers?: boolean } = {}): P
     hostId,
     deploymentId,
     prisma,
-    docker,
-    artifactsDir,
+    sandboxes,
+    artifacts,
     maxConcurrentRuns: 4,
     workflowBundle: { codePath: BUNDLE_PATH },
   });
@@ -79,8 +86,8 @@ export async function startHarness(opts: { inProcessWorkers?: boolean } = {}): P
     temporal: client,
     taskQueue,
     maxConcurrentRuns: 4,
-    temporalUiUrl: 'http://127.0.0.1:8233',
-    temporalNamespace: 'default',
+    temporalUi: { uiUrl: 'http://127.0.0.1:8233', namespace: 'default' },
+    artifacts,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -93,6 +100,8 @@ export async function startHarness(opts: { inProcessWorkers?: boolean } = {}): P
     deploymentId,
     prisma,
     docker,
+    sandboxes,
+    artifacts,
     client,
     hostId,
     baseUrl,
@@ -138,14 +147,18 @@ export async function startHarness(opts: { inProcessWorkers?: boolean } = {}): P
         await new Promise((r) => setTimeout(r, 250));
       }
     },
-    sandboxesLeft: () => listSandboxes(docker, { hostId }),
+    sandboxesLeft: () => sandboxes.list({ hostId }),
+    async download(p, key = org.apiKey) {
+      const res = await fetch(`${baseUrl}${p}`, { headers: { authorization: `Bearer ${key}` } });
+      return { status: res.status, body: Buffer.from(await res.arrayBuffer()), headers: res.headers };
+    },
     async close() {
       await new Promise((r) => server.close(r));
       for (const w of workers) w.shutdown();
       await Promise.allSettled(running);
       // This host's reaper never runs again: a test aborted mid-run (timeout) must not
       // leave its sandboxes behind. Passing tests already asserted they left none.
-      await destroySandboxes(docker, { hostId, deploymentId });
+      await sandboxes.destroy({ hostId, deploymentId });
       await native.close();
       await connection.close();
       await prisma.$disconnect();

@@ -1,5 +1,5 @@
 /** Runs end to end on real Temporal, Docker and PostgreSQL: every way a run can end. */
-import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { startHarness, task, type Harness } from './harness';
 
@@ -64,9 +64,15 @@ describe('a run', () => {
     expect(run.temporal.url).toBe(`http://127.0.0.1:8233/namespaces/default/workflows/simlab-run-${runId}`);
     expect(run.snapshots.task.goals[0].criteria).toHaveLength(2);
 
-    // The archive is the agent's home, as the agent left it.
-    expect(run.archive.bytes).toBeGreaterThan(0);
-    const listing = execFileSync('tar', ['-tzf', run.archive.path], { encoding: 'utf8' });
+    // The archive is the agent's home, as the agent left it, read through the API from the
+    // artifact store; no host path is shown.
+    expect(run.artifacts.archive).toEqual({ url: `/v1/runs/${runId}/artifacts/archive`, bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(JSON.stringify(run)).not.toContain(h.artifactsDir);
+    const archive = await h.download(run.artifacts.archive.url);
+    expect(archive.status).toBe(200);
+    expect(archive.body.length).toBe(run.artifacts.archive.bytes);
+    expect(createHash('sha256').update(archive.body).digest('hex')).toBe(run.artifacts.archive.sha256);
+    const listing = execFileSync('tar', ['-tz'], { input: archive.body, encoding: 'utf8' });
     expect(listing).toMatch(/agent\/hello\.txt/);
     // simlab's own files (prompt, log) are not part of the agent's home.
     expect(listing).not.toMatch(/\.simlab/);
@@ -152,7 +158,8 @@ describe('a run', () => {
     expect(run).toMatchObject({ status: 'cancelled', failure: { category: 'cancelled' } });
     expect(run.statusHistory.map((s: { to: string }) => s.to)).toEqual(['queued', 'creating_sandbox', 'running', 'cancelled']);
     // Nothing is lost: the archive of what the agent had done was still taken.
-    expect(fs.existsSync(run.archive.path)).toBe(true);
+    const archive = await h.download(run.artifacts.archive.url);
+    expect(execFileSync('tar', ['-tz'], { input: archive.body, encoding: 'utf8' })).toMatch(/agent\/partial\.txt/);
     expect((await h.api('POST', `/runs/${runId}/cancel`, {})).status).toBe(409);
   });
 
@@ -194,6 +201,49 @@ describe('a run', () => {
     expect(run).toMatchObject({ status: 'completed', passed: true });
   });
 
+  it("ignores an agent's edits of simlab's own files: its background processes still end", async () => {
+    // Before the fix the process list lived in a file the agent owned: appending every
+    // pid to it kept the agent's background process alive through evaluation.
+    const envId = await h.createEnvironment({
+      agent: {
+        harness: 'command',
+        command: [
+          'seq 1 99999 >> /tmp/.simlab/pids.before 2>/dev/null',
+          'rm -f /tmp/.simlab/pids.before 2>/dev/null',
+          'echo tampered > /tmp/.simlab/prompt.md 2>/dev/null',
+          '(sleep 2; echo late > late.txt) &',
+          'echo hello > hello.txt',
+        ].join('; '),
+      },
+    });
+    const taskId = await h.createTask(
+      task([
+        { name: 'the background process was ended', evaluationType: 'bash_command', command: 'sleep 3; test ! -e late.txt' },
+        { name: 'the prompt is intact', evaluationType: 'bash_command', command: 'grep -qx "Write hello into hello.txt" /tmp/.simlab/prompt.md' },
+      ]),
+    );
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!);
+    expect(run.goals.map((g: { passed: boolean }) => g.passed)).toEqual([true, true]);
+  });
+
+  it('sets the task and environment search attributes on the run workflow', async () => {
+    const envId = await h.createEnvironment();
+    const taskId = await h.createTask(task(helloGoals));
+    const [runId] = await h.runTask(taskId, [envId]);
+    await h.waitForRun(runId!);
+    const d = await h.client.workflow.getHandle(`simlab-run-${runId}`).describe();
+    const sa = Object.fromEntries(d.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]));
+    expect(sa).toMatchObject({
+      SimlabTask: taskId,
+      SimlabEnvironment: envId,
+      SimlabOrganization: h.org.organizationId,
+      SimlabProduct: h.org.productId,
+      SimlabRunStatus: 'completed',
+    });
+    expect(sa.SimlabIteration).toEqual(expect.stringMatching(/^iter_/));
+  });
+
   it('cancels a whole iteration: running runs clean up, queued ones end cancelled', async () => {
     // The harness allows 4 runs in flight, so the 5th and 6th wait in the queue.
     const envIds = [];
@@ -204,8 +254,8 @@ describe('a run', () => {
     const deadline = Date.now() + 60_000;
     let running: string[] = [];
     while (running.length < 4 && Date.now() < deadline) {
-      const it = await h.api('GET', `/iterations/${res.body.iterationId}`);
-      running = it.body.runs.filter((r: { status: string }) => r.status === 'running').map((r: { id: string }) => r.id);
+      const list = await h.api('GET', `/products/${h.org.productSlug}/runs?iterationId=${res.body.iterationId}&status=running`);
+      running = list.body.items.map((r: { id: string }) => r.id);
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(running).toHaveLength(4);

@@ -1,7 +1,6 @@
 /** Sandboxes on the real Docker engine: hardening, labels, and the reaper. */
-import { createSandbox, destroySandboxes, LABELS, listSandboxes } from '../../activities/sandbox';
-import { execCommand, shellArgv } from '../../activities/docker-exec';
-import { normalizeEnvironment } from '../../domain/contract';
+import { LABELS, shellArgv, type SandboxIdentity } from '../../sandbox';
+import { normalizeEnvironment, type EnvironmentDefinition } from '../../domain/contract';
 import { newId } from '../../domain/ids';
 import { reapOrphans } from '../../workers/reaper';
 import { startHarness, type Harness } from './harness';
@@ -12,9 +11,13 @@ beforeAll(async () => {
   h = await startHarness();
 });
 afterAll(async () => {
-  await destroySandboxes(h.docker, { hostId: h.hostId, deploymentId: h.deploymentId });
+  await h.sandboxes.destroy({ hostId: h.hostId, deploymentId: h.deploymentId });
   await h?.close();
 });
+
+const createSandbox = (id: SandboxIdentity, e: EnvironmentDefinition) =>
+  h.sandboxes.create(id, { image: e.image, resources: e.resources, network: e.network, env: {} });
+const inspect = (id: string) => h.docker.getContainer(id).inspect();
 
 const env = (over: Record<string, unknown> = {}) =>
   normalizeEnvironment({ name: 'e', image: TEST_IMAGE, agent: { harness: 'command', command: 'true' }, resources: { memoryMb: 96, pids: 50, cpus: 0.25 }, ...over } as never);
@@ -22,9 +25,9 @@ const env = (over: Record<string, unknown> = {}) =>
 describe('sandbox', () => {
   it('is hardened and labelled', async () => {
     const runId = newId('run');
-    const c = await createSandbox(h.docker, { runId, iterationId: 'iter_x', organizationId: 'org_x', hostId: h.hostId, deploymentId: h.deploymentId }, env(), []);
+    const c = await createSandbox({ runId, iterationId: 'iter_x', organizationId: 'org_x', hostId: h.hostId, deploymentId: h.deploymentId }, env());
     try {
-      const info = await c.inspect();
+      const info = await inspect(c.id);
       expect(info.Config.Labels).toMatchObject({
         [LABELS.managed]: 'true',
         [LABELS.run]: runId,
@@ -43,7 +46,7 @@ describe('sandbox', () => {
         NanoCpus: 250_000_000,
         NetworkMode: 'none',
       });
-      const probe = await execCommand(c, shellArgv('id -u; echo $HOME; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; ls /sys/class/net'), { timeoutSeconds: 20 });
+      const probe = await c.exec(shellArgv('id -u; echo $HOME; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; ls /sys/class/net'), { timeoutSeconds: 20 });
       expect(probe.exitCode).toBe(0);
       const lines = probe.output.trim().split('\n');
       expect(lines.slice(0, 2)).toEqual(['1000', '/home/agent']);
@@ -52,51 +55,51 @@ describe('sandbox', () => {
       // No network: only the loopback interface exists.
       expect(lines.slice(4)).toEqual(['lo']);
       // The pids limit holds: a fork bomb cannot take the host down.
-      const bomb = await execCommand(c, shellArgv('for i in $(seq 1 200); do sleep 5 & done 2>/dev/null; echo spawned; jobs -p | wc -l'), { timeoutSeconds: 20 });
+      const bomb = await c.exec(shellArgv('for i in $(seq 1 200); do sleep 5 & done 2>/dev/null; echo spawned; jobs -p | wc -l'), { timeoutSeconds: 20 });
       expect(Number(bomb.output.trim().split('\n').pop())).toBeLessThan(50);
     } finally {
-      await destroySandboxes(h.docker, { runId });
+      await h.sandboxes.destroy({ runId });
     }
-    expect(await listSandboxes(h.docker, { runId })).toEqual([]);
+    expect(await h.sandboxes.list({ runId })).toEqual([]);
   });
 
   it('has a network only when the environment allows it', async () => {
     const runId = newId('run');
-    const c = await createSandbox(h.docker, { runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env({ network: { enabled: true } }), []);
+    const c = await createSandbox({ runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env({ network: { enabled: true } }));
     try {
-      expect((await c.inspect()).HostConfig.NetworkMode).toBe('bridge');
+      expect((await inspect(c.id)).HostConfig.NetworkMode).toBe('bridge');
     } finally {
-      await destroySandboxes(h.docker, { runId });
+      await h.sandboxes.destroy({ runId });
     }
   });
 
   it('kills a command at its time limit', async () => {
     const runId = newId('run');
-    const c = await createSandbox(h.docker, { runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env(), []);
+    const c = await createSandbox({ runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env());
     try {
-      const r = await execCommand(c, shellArgv('echo before; sleep 30; echo after'), { timeoutSeconds: 1 });
+      const r = await c.exec(shellArgv('echo before; sleep 30; echo after'), { timeoutSeconds: 1 });
       expect(r).toMatchObject({ timedOut: true, exitCode: 137 });
       expect(r.output).toContain('before');
       expect(r.output).not.toContain('after');
       expect(r.durationMs).toBeLessThan(10_000);
     } finally {
-      await destroySandboxes(h.docker, { runId });
+      await h.sandboxes.destroy({ runId });
     }
   });
 
   it("reaper removes its installation's sandboxes whose run does not exist, and never another installation's", async () => {
     const orphanId = newId('run');
     const foreignId = newId('run');
-    await createSandbox(h.docker, { runId: orphanId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env(), []);
-    await createSandbox(h.docker, { runId: foreignId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: 'someone-else' }, env(), []);
+    await createSandbox({ runId: orphanId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env());
+    await createSandbox({ runId: foreignId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: 'someone-else' }, env());
     try {
-      const report = await reapOrphans({ docker: h.docker, prisma: h.prisma, client: h.client, hostId: h.hostId, deploymentId: h.deploymentId });
+      const report = await reapOrphans({ sandboxes: h.sandboxes, prisma: h.prisma, client: h.client, hostId: h.hostId, deploymentId: h.deploymentId });
       expect(report).toMatchObject({ inspected: 1, errors: [] });
       expect(report.destroyed).toHaveLength(1);
-      expect(await listSandboxes(h.docker, { runId: orphanId })).toEqual([]);
-      expect(await listSandboxes(h.docker, { runId: foreignId })).toHaveLength(1);
+      expect(await h.sandboxes.list({ runId: orphanId })).toEqual([]);
+      expect(await h.sandboxes.list({ runId: foreignId })).toHaveLength(1);
     } finally {
-      await destroySandboxes(h.docker, { runId: foreignId });
+      await h.sandboxes.destroy({ runId: foreignId });
     }
   });
 
@@ -109,7 +112,7 @@ describe('sandbox', () => {
     const iterationId = newId('iter');
     const runId = newId('run');
     await h.prisma.iteration.create({
-      data: { id: iterationId, organizationId: h.org.organizationId, productId: h.org.productId, workflowId: `wf-${iterationId}`, runCount: 1 },
+      data: { id: iterationId, organizationId: h.org.organizationId, productId: h.org.productId, number: 1000, workflowId: `wf-${iterationId}`, runCount: 1 },
     });
     await h.prisma.run.create({
       data: {
@@ -127,8 +130,8 @@ describe('sandbox', () => {
         environmentSnapshot: envRow.definition as object,
       },
     });
-    await createSandbox(h.docker, { runId, iterationId, organizationId: h.org.organizationId, hostId: h.hostId, deploymentId: h.deploymentId }, env(), []);
-    const report = await reapOrphans({ docker: h.docker, prisma: h.prisma, client: h.client, hostId: h.hostId, deploymentId: h.deploymentId });
+    await createSandbox({ runId, iterationId, organizationId: h.org.organizationId, hostId: h.hostId, deploymentId: h.deploymentId }, env());
+    const report = await reapOrphans({ sandboxes: h.sandboxes, prisma: h.prisma, client: h.client, hostId: h.hostId, deploymentId: h.deploymentId });
     expect(report.destroyed).toHaveLength(1);
     const run = await h.prisma.run.findUniqueOrThrow({ where: { id: runId } });
     expect(run).toMatchObject({ status: 'failed', failureCategory: 'infra' });
@@ -150,7 +153,7 @@ describe('sandbox', () => {
         environmentSnapshot: envRow.definition as object,
       },
     });
-    const sweep = await reapOrphans({ docker: h.docker, prisma: h.prisma, client: h.client, hostId: h.hostId, deploymentId: h.deploymentId, stuckAfterMs: 0 });
+    const sweep = await reapOrphans({ sandboxes: h.sandboxes, prisma: h.prisma, client: h.client, hostId: h.hostId, deploymentId: h.deploymentId, stuckAfterMs: 0 });
     expect(sweep.failedRuns).toContain(queuedId);
     expect(await h.prisma.run.findUniqueOrThrow({ where: { id: queuedId } })).toMatchObject({ status: 'failed', failureCategory: 'infra' });
   });

@@ -1,7 +1,8 @@
 /**
- * Refreshes the committed workflow histories that the replay test checks the workflow
- * code against. Run after the integration tests, against the same Temporal server:
- *   npm run build && TEMPORAL_CLI=$(bash infra/temporal.sh --print-binary) node dist/test/replay/capture-histories.js
+ * Captures the workflow histories of one released workflow version, which the replay
+ * test checks every later version against. Run after the integration tests, against the
+ * same Temporal server, naming the version (a new folder; older ones are never touched):
+ *   npm run histories -- v3
  * Picks the newest closed execution of each kind by simlab's search attributes.
  */
 import * as fs from 'node:fs';
@@ -20,7 +21,11 @@ async function main() {
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  const outDir = path.join(__dirname, '..', '..', '..', 'test', 'replay', 'histories');
+  const version = process.argv[2] ?? '';
+  if (!/^v\d+$/.test(version)) throw new Error('usage: capture-histories vN (the workflow version these histories belong to)');
+  const outDir = path.join(__dirname, '..', '..', '..', 'test', 'replay', 'histories', version);
+  if (fs.existsSync(outDir)) throw new Error(`${outDir} exists: histories of a released version are never overwritten`);
+  fs.mkdirSync(outDir, { recursive: true });
   for (const [name, query] of Object.entries(KINDS)) {
     let found = false;
     for await (const wf of client.workflow.list({ query, pageSize: 1 })) {

@@ -114,6 +114,38 @@ describe('task contract', () => {
     expect(env).toMatchObject({ image: 'simlab/sandbox:bookworm', network: { enabled: false }, resources: { cpus: 1, memoryMb: 2048, pids: 512 } });
   });
 
+  it('refuses a field its evaluation type does not use, instead of ignoring it', () => {
+    const v = validateDocument('task', {
+      name: 't',
+      category: 'coding',
+      prompt: 'p',
+      goals: [
+        { name: 'short', evaluationType: 'file_exists', path: 'a', command: 'ls' },
+        { name: 'long', pattern: 'x', criteria: [{ evaluationType: 'bash_command', command: 'true', schema: {} }] },
+      ],
+    });
+    expect(v.ok ? [] : v.violations).toEqual([
+      { pointer: '/goals/0/command', message: "does not apply to evaluationType 'file_exists'" },
+      { pointer: '/goals/1/criteria/0/schema', message: "does not apply to evaluationType 'bash_command'" },
+      { pointer: '/goals/1/pattern', message: 'belongs in a criterion: a goal with a criteria list carries no criterion fields itself' },
+    ]);
+    // Normalized, a criterion carries exactly its own type's fields.
+    const def = normalizeTask({ name: 't', category: 'coding', prompt: 'p', goals: [{ name: 'g', evaluationType: 'bash_command', command: 'true', timeoutSeconds: 5 }] });
+    expect(def.goals[0]!.criteria[0]).toEqual({ name: 'g', evaluationType: 'bash_command', weight: 1, maxScore: 100, command: 'true', timeoutSeconds: 5 });
+  });
+
+  it('refuses what this build cannot honour yet (secrets, disk quotas) rather than ignoring it', () => {
+    const t = validateDocument('task', { name: 't', category: 'coding', prompt: 'p', secrets: ['GITHUB_TOKEN'], goals: [{ name: 'g', evaluationType: 'file_exists', path: 'a' }] });
+    expect(t.ok ? [] : t.violations).toEqual([{ pointer: '/secrets', message: expect.stringContaining('not supported by this build yet') }]);
+    const e = validateDocument('environment', { name: 'e', agent: { harness: 'command', command: 'true' }, resources: { diskMb: 100 }, secrets: ['X'] });
+    expect(e.ok ? [] : e.violations).toEqual([
+      { pointer: '/resources/diskMb', message: expect.stringContaining('not enforced by this build yet') },
+      { pointer: '/secrets', message: expect.stringContaining('not supported by this build yet') },
+    ]);
+    // An empty list asks for nothing: stored definitions carry one and stay valid.
+    expect(validateDocument('task', { name: 't', category: 'coding', prompt: 'p', secrets: [], goals: [{ name: 'g', evaluationType: 'file_exists', path: 'a' }] }).ok).toBe(true);
+  });
+
   it('validates experiments', () => {
     expect(validateDocument('experiment', { name: 'x', taskIds: ['t'], environmentIds: ['e'], repeats: 3 }).ok).toBe(true);
     const v = validateDocument('experiment', { name: 'x', repeats: 0 });

@@ -1,28 +1,36 @@
 /**
- * Replays committed histories of real runs (test/replay/histories, captured by
- * test/replay/capture-histories.ts) against the current workflow code: a change that
- * would break runs already in flight fails here as a nondeterminism error.
+ * Replays committed histories of real executions against the current workflow code: a
+ * change that would break executions already in flight fails here as a nondeterminism
+ * error. Histories are kept per released workflow version (test/replay/histories/<v>/,
+ * captured by test/replay/capture-histories.ts) and never overwritten, so every version
+ * that may still have executions running stays covered.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 
-const dir = path.join(__dirname, '..', 'replay', 'histories');
-const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+const root = path.join(__dirname, '..', 'replay', 'histories');
+const versions = fs.readdirSync(root).filter((v) => /^v\d+$/.test(v)).sort();
+const KINDS = ['iteration-completed.json', 'run-cancelled.json', 'run-completed.json', 'run-failed-setup.json'];
 
 jest.setTimeout(120_000);
 
 describe('workflow replay', () => {
-  it('has histories of every kind of ending', () => {
-    expect(files.sort()).toEqual(['iteration-completed.json', 'run-cancelled.json', 'run-completed.json', 'run-failed-setup.json']);
+  it('keeps histories of every kind of ending for every version', () => {
+    expect(versions.length).toBeGreaterThanOrEqual(2);
+    for (const v of versions) {
+      const files = fs.readdirSync(path.join(root, v)).filter((f) => f.endsWith('.json'));
+      expect({ v, files: files.filter((f) => KINDS.includes(f)).sort() }).toEqual({ v, files: KINDS });
+    }
   });
 
-  it('replays every committed history without nondeterminism', async () => {
-    const histories = files.map((f) => ({
-      workflowId: f.replace(/\.json$/, ''),
-      history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))),
-    }));
+  it.each(versions)('replays every committed %s history without nondeterminism', async (v) => {
+    const dir = path.join(root, v);
+    const histories = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => ({ workflowId: `${v}/${f.replace(/\.json$/, '')}`, history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))) }));
     const results = [];
     for await (const r of Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows') }, histories)) {
       results.push({ workflowId: r.workflowId, error: r.error ? String(r.error) : undefined });

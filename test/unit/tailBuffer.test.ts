@@ -1,4 +1,4 @@
-import { TailBuffer } from '../../activities/docker-exec';
+import { TailBuffer } from '../../sandbox/tailBuffer';
 
 describe('TailBuffer', () => {
   it('keeps the last bytes, byte-exact, across chunk boundaries', () => {

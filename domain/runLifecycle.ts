@@ -1,6 +1,6 @@
 /**
  * The run lifecycle of the product documents, as data: which status may follow which.
- * Persisting a transition happens in one place (activities/runState.ts); this module
+ * Persisting a transition happens in one place (store/runStatus.ts); this module
  * only says what is allowed.
  */
 export const RUN_STATUSES = [

@@ -1,10 +1,10 @@
 /**
  * The one place where a run's status changes. Each transition is checked against the
- * lifecycle (domain/runStatus), written with its time, and is idempotent so that an
+ * lifecycle (domain/runLifecycle), written with its time, and is idempotent so that an
  * activity retry never records a step twice.
  */
 import type { PrismaClient } from '../prisma/client';
-import { canTransition, isTerminal, type FailureCategory, type RunStatus } from '../domain/runStatus';
+import { canTransition, isTerminal, type FailureCategory, type RunStatus } from '../domain/runLifecycle';
 import { RunStateError } from '../domain/errors';
 
 export interface TransitionInput {

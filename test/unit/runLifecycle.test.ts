@@ -1,4 +1,4 @@
-import { canTransition, RUN_STATUSES, isTerminal } from '../../domain/runStatus';
+import { canTransition, RUN_STATUSES, isTerminal } from '../../domain/runLifecycle';
 
 describe('run lifecycle', () => {
   it('moves forward one step at a time along the documented path', () => {

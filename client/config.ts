@@ -1,4 +1,4 @@
-/** The CLI's config file: API URL, key and active product. Environment variables override it. */
+/** The client's config file (the CLI's): API URL, key and active product. Environment variables override it. */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -1,16 +1,12 @@
-/** The CLI's HTTP client: JSON both ways, API errors turned into ApiError with the server's body. */
+/**
+ * The HTTP client of the simlab API (the CLI's, and a library for scripts): JSON both
+ * ways, API errors turned into ApiError with the server's code, message and details.
+ */
+import { readWireError, WireFailure } from '../domain/wire';
 import type { CliConfig } from './config';
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
+/** What the API answered with an error (status 0: it could not be reached). */
+export class ApiError extends WireFailure {}
 
 export class Api {
   constructor(private readonly cfg: CliConfig) {}
@@ -38,7 +34,7 @@ export class Api {
       throw new ApiError(res.status, 'bad_response', `unexpected response from ${url} (${res.status}): ${text.slice(0, 200)}`);
     }
     if (!res.ok) {
-      const e = (json as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+      const e = readWireError(json);
       throw new ApiError(res.status, e?.code ?? 'http_error', e?.message ?? `HTTP ${res.status}`, e?.details);
     }
     return json as T;

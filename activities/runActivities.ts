@@ -1,0 +1,68 @@
+/**
+ * Database activities: they run on the shared task queue, on whichever worker has
+ * capacity. Thin bindings of the store to Temporal.
+ */
+import type { PrismaClient } from '../prisma/client';
+import { agentTimeoutSeconds } from '../domain/contract';
+import { isTerminal, type IterationStatus } from '../domain/runLifecycle';
+import { harnessFor } from '../harnesses';
+import { evaluationBudgetSeconds } from '../criteria';
+import { loadRun } from '../store/runs';
+import { cancelQueuedRuns, transitionRun, type TransitionInput, type TransitionResult } from '../store/runStatus';
+import { finishIteration, listIterationRuns, startIteration } from '../store/iterations';
+
+/** Small values the run workflow needs: its activity timeouts and search attributes; no task content. */
+export interface RunPlan {
+  hostQueue: string;
+  agentTimeoutSeconds: number;
+  setupTimeoutSeconds: number;
+  evaluationTimeoutSeconds: number;
+  organizationId: string;
+  productId: string;
+  taskId: string;
+  environmentId: string;
+}
+
+export type PreparedRun = RunPlan | { finished: 'completed' | 'failed' | 'cancelled' };
+
+export function createRunActivities(deps: { prisma: PrismaClient; hostQueue: string }) {
+  const { prisma } = deps;
+  return {
+    /**
+     * Runs on whichever worker has capacity; that worker's Docker host becomes the run's
+     * sandbox host. Refuses runs whose environment this build cannot execute.
+     */
+    async prepareRun(runId: string): Promise<PreparedRun> {
+      const run = await loadRun(prisma, runId);
+      if (isTerminal(run.status)) return { finished: run.status as 'completed' | 'failed' | 'cancelled' };
+      harnessFor(run.environment);
+      return {
+        hostQueue: deps.hostQueue,
+        agentTimeoutSeconds: agentTimeoutSeconds(run.task, run.environment),
+        setupTimeoutSeconds: run.task.initCommands.reduce((s, c) => s + c.timeoutSeconds, 0),
+        evaluationTimeoutSeconds: evaluationBudgetSeconds(run.task.goals.flatMap((g) => g.criteria)),
+        organizationId: run.organizationId,
+        productId: run.productId,
+        taskId: run.taskId,
+        environmentId: run.environmentId,
+      };
+    },
+    async transitionRun(input: TransitionInput): Promise<TransitionResult> {
+      return transitionRun(prisma, input);
+    },
+    async startIteration(iterationId: string): Promise<void> {
+      return startIteration(prisma, iterationId);
+    },
+    async listIterationRuns(input: { iterationId: string; after?: string; limit: number }): Promise<string[]> {
+      return listIterationRuns(prisma, input);
+    },
+    async finishIteration(input: { iterationId: string; cancelled: boolean }): Promise<IterationStatus> {
+      return finishIteration(prisma, input);
+    },
+    async cancelQueuedRuns(iterationId: string): Promise<number> {
+      return cancelQueuedRuns(prisma, iterationId);
+    },
+  };
+}
+
+export type RunActivities = ReturnType<typeof createRunActivities>;

@@ -1,0 +1,97 @@
+/**
+ * Sandbox activities: they must run on the worker whose Docker host holds the run's
+ * sandbox (that worker's own task queue, named by prepareRun). Thin bindings of the run
+ * steps (setup/, harnesses/, criteria/, artifacts/, sandbox/) to Temporal: heartbeats,
+ * cancellation, and the errors retry policies know by name.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import type { PrismaClient } from '../prisma/client';
+import { ArtifactTooLargeError, type ArtifactStore } from '../artifacts';
+import { archiveHome, MAX_ARCHIVE_BYTES } from '../artifacts/archiveHome';
+import type { SandboxProvider } from '../sandbox';
+import { provisionSandbox, type ProvisionResult } from '../setup/provision';
+import { runAgentStep } from '../harnesses/agentStep';
+import type { AgentResult } from '../harnesses';
+import { evaluateRun, type EvaluationSummary } from '../criteria/evaluateRun';
+import { loadRun, recordArchive, recordSandbox } from '../store/runs';
+import { saveVerdict } from '../store/results';
+import { steadyHeartbeat } from './heartbeat';
+
+export interface SandboxActivityDeps {
+  prisma: PrismaClient;
+  sandboxes: SandboxProvider;
+  artifacts: ArtifactStore;
+  /** This worker's Docker host. */
+  hostId: string;
+  /** Labels this installation's sandboxes (config deploymentId). */
+  deploymentId: string;
+}
+
+export interface ArchiveResult {
+  archived: boolean;
+  bytes?: number;
+}
+
+export function createSandboxActivities(deps: SandboxActivityDeps) {
+  const { prisma, sandboxes } = deps;
+  return {
+    async provisionSandbox(runId: string): Promise<ProvisionResult> {
+      const ctx = Context.current();
+      return steadyHeartbeat(async () =>
+        provisionSandbox(
+          {
+            sandboxes,
+            identity: { hostId: deps.hostId, deploymentId: deps.deploymentId },
+            created: (containerId) => recordSandbox(prisma, runId, { containerId, hostId: deps.hostId }),
+          },
+          await loadRun(prisma, runId),
+          { signal: ctx.cancellationSignal, onProgress: () => ctx.heartbeat() },
+        ),
+      );
+    },
+
+    async runAgent(runId: string): Promise<AgentResult> {
+      const ctx = Context.current();
+      ctx.heartbeat();
+      return runAgentStep({ prisma, artifacts: deps.artifacts }, await loadRun(prisma, runId), sandboxes.attach(runId), {
+        heartbeat: () => ctx.heartbeat(),
+        cancelled: ctx.cancelled,
+        cancelRequested: () => ctx.cancellationDetails?.cancelRequested === true,
+      });
+    },
+
+    async evaluateRun(runId: string): Promise<EvaluationSummary> {
+      const ctx = Context.current();
+      return steadyHeartbeat(async () => {
+        const run = await loadRun(prisma, runId);
+        return evaluateRun(
+          { sandbox: sandboxes.attach(runId), run, signal: ctx.cancellationSignal, onProgress: () => ctx.heartbeat() },
+          (verdict) => saveVerdict(prisma, runId, verdict),
+        );
+      });
+    },
+
+    async archiveSandbox(runId: string): Promise<ArchiveResult> {
+      return steadyHeartbeat(async () => {
+        try {
+          const archived = await archiveHome(deps.artifacts, sandboxes.attach(runId));
+          if (!archived) return { archived: false };
+          await recordArchive(prisma, runId, archived);
+          return { archived: true, bytes: archived.bytes };
+        } catch (err) {
+          if (err instanceof ArtifactTooLargeError) {
+            throw ApplicationFailure.nonRetryable(`the agent's home exceeds ${MAX_ARCHIVE_BYTES} bytes compressed; not archived`, 'ArchiveTooLarge');
+          }
+          throw err;
+        }
+      });
+    },
+
+    async destroySandbox(runId: string): Promise<number> {
+      return steadyHeartbeat(async () => (await sandboxes.destroy({ runId })).length);
+    },
+  };
+}
+
+export type SandboxActivities = ReturnType<typeof createSandboxActivities>;

@@ -1,0 +1,47 @@
+/**
+ * The evaluating step: every criterion of every goal checked against the post-run
+ * sandbox, the results scored (domain/scoring) and stored. A criterion whose check could
+ * not run is recorded as `error` with its reason while the others are still checked and
+ * kept; the run then ends as an evaluation failure, with no score of its own.
+ */
+import { EvaluationError } from '../domain/errors';
+import { scoreRun, type CriterionOutcome } from '../domain/scoring';
+import { truncate } from '../domain/text';
+import type { Criterion } from '../domain/contract';
+import { bindCriterion, type CriterionContext } from './index';
+
+export async function evaluateCriterion(c: Criterion, ctx: CriterionContext): Promise<CriterionOutcome> {
+  const started = Date.now();
+  let outcome: CriterionOutcome;
+  try {
+    outcome = await bindCriterion(c).evaluate(ctx);
+  } catch (err) {
+    if (!(err instanceof EvaluationError)) throw err;
+    outcome = { status: 'error', score: null, evidence: truncate(err.message, 2000) };
+  }
+  return { ...outcome, durationMs: Date.now() - started };
+}
+
+export interface EvaluationSummary {
+  score: number | null;
+  passed: boolean | null;
+}
+
+export async function evaluateRun(
+  ctx: CriterionContext,
+  save: (verdict: ReturnType<typeof scoreRun>) => Promise<void>,
+): Promise<EvaluationSummary> {
+  const outcomes: CriterionOutcome[][] = [];
+  for (const goal of ctx.run.task.goals) {
+    const row: CriterionOutcome[] = [];
+    for (const c of goal.criteria) row.push(await evaluateCriterion(c, ctx));
+    outcomes.push(row);
+  }
+  const verdict = scoreRun(ctx.run.task.goals, outcomes);
+  await save(verdict);
+  if (verdict.errors.length) {
+    const what = verdict.errors.map((e) => `'${e.criterion}' (${truncate(e.evidence, 300)})`).join('; ');
+    throw new EvaluationError(`${verdict.errors.length} criterion check(s) could not run: ${what}`);
+  }
+  return { score: verdict.score, passed: verdict.passed };
+}

@@ -1,0 +1,25 @@
+/**
+ * Every agent harness of the contract. A `Record` over the harness names, so a harness
+ * without a module does not compile; `harnessFor` is the one place that decides whether
+ * an environment can run, used when a run is prepared and again by the agent step.
+ */
+import type { EnvironmentDefinition } from '../domain/contract';
+import { EnvironmentConfigError } from '../domain/errors';
+import { commandHarness } from './command';
+import { notYetAvailable } from './unavailable';
+import type { AgentHarness, HarnessRegistry } from './types';
+
+export const HARNESSES: HarnessRegistry = {
+  command: commandHarness,
+  claude: notYetAvailable('claude'),
+  external: notYetAvailable('external'),
+};
+
+export function harnessFor(env: EnvironmentDefinition): AgentHarness {
+  const harness = HARNESSES[env.agent.harness];
+  const why = harness.unavailable(env);
+  if (why) throw new EnvironmentConfigError(why);
+  return harness;
+}
+
+export type { AgentHarness, AgentResult, HarnessContext } from './types';

@@ -1,0 +1,182 @@
+/**
+ * One run's sandbox as a Docker container: commands through `docker exec`, files through
+ * the archive API. Everything runs as the unprivileged agent user unless told otherwise.
+ */
+import type Docker from 'dockerode';
+import { PassThrough, Readable } from 'node:stream';
+import * as tar from 'tar-stream';
+import { TailBuffer } from '../tailBuffer';
+import {
+  AGENT_HOME,
+  AGENT_UID,
+  SIMLAB_DIR,
+  type ExecOptions,
+  type ExecResult,
+  type ProcessSpec,
+  type ProcessState,
+  type Sandbox,
+  type SandboxFile,
+  type SandboxUser,
+} from '../types';
+import { containerName } from './labels';
+
+const userSpec = (u: SandboxUser = 'agent') => (u === 'root' ? '0:0' : `${AGENT_UID}:${AGENT_UID}`);
+const uidOf = (u: SandboxUser = 'agent') => (u === 'root' ? 0 : AGENT_UID);
+const envList = (env: Record<string, string> = {}) => Object.entries(env).map(([k, v]) => `${k}=${v}`);
+
+const PROCESS_BASELINE = `${SIMLAB_DIR}/pids.before`;
+
+/** Lists every process but this shell itself, written by root where the agent cannot edit it. */
+const RECORD_BASELINE = `for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] || echo "\${p#/proc/}"; done > ${PROCESS_BASELINE}.new && mv -f ${PROCESS_BASELINE}.new ${PROCESS_BASELINE}`;
+
+/**
+ * Ends every process that did not exist at the baseline, except this killer itself. Runs as
+ * the agent's uid: without capabilities, only the owner of a process may signal it.
+ */
+const KILL_SINCE_BASELINE = `
+  for p in /proc/[0-9]*; do
+    pid="\${p#/proc/}"
+    [ "$pid" = "$$" ] && continue
+    grep -qx "$pid" ${PROCESS_BASELINE} 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+  done
+  exit 0`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class DockerSandbox implements Sandbox {
+  private readonly container: Docker.Container;
+
+  readonly id: string;
+
+  /** `id`: the container's id when known (just created), else its name, which Docker accepts too. */
+  constructor(
+    private readonly docker: Docker,
+    readonly runId: string,
+    id?: string,
+  ) {
+    this.id = id ?? containerName(runId);
+    this.container = docker.getContainer(this.id);
+  }
+
+  async exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
+    const started = Date.now();
+    const exec = await this.container.exec({
+      Cmd: ['timeout', '-s', 'KILL', String(opts.timeoutSeconds), ...argv],
+      User: userSpec(opts.user),
+      WorkingDir: opts.workingDir ?? AGENT_HOME,
+      Env: envList(opts.env),
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const buf = new TailBuffer(opts.outputLimit ?? 64 * 1024);
+    const sink = new PassThrough();
+    sink.on('data', (d: Buffer) => {
+      buf.push(d);
+      opts.onOutput?.(d);
+    });
+    this.container.modem.demuxStream(stream, sink, sink);
+
+    let backstop: NodeJS.Timeout | undefined;
+    const progress = opts.onProgress ? setInterval(opts.onProgress, 5000) : undefined;
+    let hostTimedOut = false;
+    let onAbort = () => {};
+    await new Promise<void>((resolve, reject) => {
+      onAbort = () => {
+        stream.destroy();
+        reject(opts.signal!.reason ?? new Error('aborted'));
+      };
+      const done = () => resolve();
+      stream.on('end', done);
+      stream.on('close', done);
+      stream.on('error', reject);
+      backstop = setTimeout(() => {
+        hostTimedOut = true;
+        stream.destroy();
+        resolve();
+      }, (opts.timeoutSeconds + 15) * 1000);
+      if (opts.signal?.aborted) onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+    }).finally(() => {
+      clearTimeout(backstop);
+      clearInterval(progress);
+      opts.signal?.removeEventListener('abort', onAbort);
+    });
+
+    const durationMs = Date.now() - started;
+    const info = await exec.inspect();
+    // `timeout -s KILL` ends the command with 137 (coreutils and busybox alike); only a run
+    // that also used up its time counts as timed out, so an agent's own SIGKILL exit does not.
+    const exitCode = info.ExitCode ?? -1;
+    const timedOut = hostTimedOut || (exitCode === 137 && durationMs >= opts.timeoutSeconds * 1000 - 250);
+    const bytes = buf.toBuffer();
+    return { exitCode, output: bytes.toString('utf8'), bytes, timedOut, durationMs };
+  }
+
+  async createProcess(spec: ProcessSpec): Promise<string> {
+    const exec = await this.container.exec({
+      Cmd: spec.argv,
+      User: userSpec(spec.user),
+      WorkingDir: spec.workingDir ?? AGENT_HOME,
+      Env: envList(spec.env),
+    });
+    return exec.id;
+  }
+
+  async startProcess(processId: string): Promise<void> {
+    await this.docker.getExec(processId).start({ Detach: true });
+  }
+
+  async processState(processId: string): Promise<ProcessState> {
+    const info = await this.docker.getExec(processId).inspect();
+    if (info.Running) return { state: 'running' };
+    // Docker reports a created-but-never-started exec as not running, no exit code, no pid.
+    if (info.ExitCode === null && !info.Pid) return { state: 'created' };
+    return { state: 'exited', exitCode: info.ExitCode ?? null };
+  }
+
+  async writeFiles(dir: string, files: SandboxFile[]): Promise<void> {
+    const pack = tar.pack();
+    for (const f of files) {
+      const uid = uidOf(f.owner);
+      const header = { name: f.name, uid, gid: uid };
+      if (f.type === 'directory') pack.entry({ ...header, type: 'directory', mode: f.mode ?? 0o700 });
+      else pack.entry({ ...header, mode: f.mode ?? 0o600 }, typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : (f.content ?? Buffer.alloc(0)));
+    }
+    pack.finalize();
+    await this.container.putArchive(pack as unknown as Readable, { path: dir });
+  }
+
+  async readFileTail(path: string, limit: number, onProgress?: () => void): Promise<{ content: Buffer; truncated: boolean } | null> {
+    const res = await this.exec(['/bin/sh', '-c', 'test -f "$1" || exit 3; tail -c "$2" -- "$1"', 'simlab', path, String(limit)], {
+      timeoutSeconds: 120,
+      outputLimit: limit,
+      ...(onProgress ? { onProgress } : {}),
+    });
+    if (res.exitCode === 3) return null;
+    if (res.exitCode !== 0) throw new Error(`reading ${path} failed with exit ${res.exitCode}: ${res.output.slice(0, 200)}`);
+    return { content: res.bytes, truncated: res.bytes.length >= limit };
+  }
+
+  async exportDirectory(path: string): Promise<NodeJS.ReadableStream | null> {
+    try {
+      return await this.container.getArchive({ path });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return null;
+      throw err;
+    }
+  }
+
+  async recordProcessBaseline(): Promise<void> {
+    const res = await this.exec(['/bin/sh', '-c', RECORD_BASELINE], { timeoutSeconds: 60, user: 'root', workingDir: '/' });
+    if (res.exitCode !== 0) throw new Error(`recording the sandbox's processes failed (exit ${res.exitCode}): ${res.output.slice(0, 200)}`);
+  }
+
+  async stopProcessesSinceBaseline(): Promise<void> {
+    const id = await this.createProcess({ argv: ['/bin/sh', '-c', KILL_SINCE_BASELINE], workingDir: '/' });
+    await this.startProcess(id);
+    // Detached: wait for the kill itself to have run before anything reads the sandbox.
+    for (let i = 0; i < 50 && (await this.processState(id)).state === 'running'; i++) await sleep(50);
+    await sleep(100);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Sandboxes as Docker containers on one Docker host: how one is created (hardened,
+ * labelled) and the one place where one dies (`destroy`). The run's cleanup and the
+ * worker's reaper both end containers through it.
+ */
+import type Docker from 'dockerode';
+import { EnvironmentConfigError } from '../../domain/errors';
+import { AGENT_HOME, AGENT_UID, type Sandbox, type SandboxFilter, type SandboxIdentity, type SandboxInfo, type SandboxProvider, type SandboxSpec } from '../types';
+import { DockerSandbox } from './container';
+import { containerName, LABELS } from './labels';
+
+/**
+ * PID 1 of every sandbox: waits for ever and needs only a POSIX shell. It installs no
+ * signal handler, so nothing inside the sandbox can end it; removal is forced from outside.
+ */
+const KEEPALIVE = ['/bin/sh', '-c', 'while :; do sleep 3600 & wait $!; done'];
+
+export class DockerSandboxProvider implements SandboxProvider {
+  constructor(readonly docker: Docker) {}
+
+  async create(id: SandboxIdentity, spec: SandboxSpec): Promise<Sandbox> {
+    try {
+      await this.docker.getImage(spec.image).inspect();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) {
+        throw new EnvironmentConfigError(`sandbox image '${spec.image}' is not present on Docker host '${id.hostId}'`);
+      }
+      throw err;
+    }
+    const memory = spec.resources.memoryMb * 1024 * 1024;
+    const container = await this.docker.createContainer({
+      name: containerName(id.runId),
+      Image: spec.image,
+      Entrypoint: KEEPALIVE,
+      Cmd: [],
+      User: `${AGENT_UID}:${AGENT_UID}`,
+      WorkingDir: AGENT_HOME,
+      Env: [`HOME=${AGENT_HOME}`, `SIMLAB_RUN_ID=${id.runId}`, ...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`)],
+      Labels: {
+        [LABELS.managed]: 'true',
+        [LABELS.run]: id.runId,
+        [LABELS.iteration]: id.iterationId,
+        [LABELS.organization]: id.organizationId,
+        [LABELS.host]: id.hostId,
+        [LABELS.deployment]: id.deploymentId,
+      },
+      NetworkDisabled: !spec.network.enabled,
+      HostConfig: {
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        PidsLimit: spec.resources.pids,
+        Memory: memory,
+        MemorySwap: memory,
+        NanoCpus: Math.round(spec.resources.cpus * 1e9),
+        Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+        NetworkMode: spec.network.enabled ? 'bridge' : 'none',
+        AutoRemove: false,
+      },
+    });
+    try {
+      await container.start();
+      const info = await container.inspect();
+      if (!info.State.Running) throw new Error(`sandbox exited at start: ${info.State.Error || `exit ${info.State.ExitCode}`}`);
+      await requireWritableHome(container, spec.image);
+    } catch (err) {
+      await this.destroy({ runId: id.runId });
+      if (err instanceof EnvironmentConfigError) throw err;
+      const msg = (err as Error).message ?? String(err);
+      // A user that the image lacks or a broken entrypoint is the environment's fault, not flakiness.
+      if (/unable to find user|no such file or directory|executable file not found/i.test(msg)) {
+        throw new EnvironmentConfigError(`image '${spec.image}' cannot run a sandbox: ${msg}`);
+      }
+      throw err;
+    }
+    return new DockerSandbox(this.docker, id.runId, container.id);
+  }
+
+  attach(runId: string): Sandbox {
+    return new DockerSandbox(this.docker, runId);
+  }
+
+  async list(filter: SandboxFilter = {}): Promise<SandboxInfo[]> {
+    const label = [`${LABELS.managed}=true`];
+    if (filter.runId) label.push(`${LABELS.run}=${filter.runId}`);
+    if (filter.iterationId) label.push(`${LABELS.iteration}=${filter.iterationId}`);
+    if (filter.hostId) label.push(`${LABELS.host}=${filter.hostId}`);
+    if (filter.deploymentId) label.push(`${LABELS.deployment}=${filter.deploymentId}`);
+    const found = await this.docker.listContainers({ all: true, filters: { label } });
+    return found.map((c) => ({
+      id: c.Id,
+      ...(c.Labels[LABELS.run] ? { runId: c.Labels[LABELS.run] } : {}),
+      ...(c.Labels[LABELS.iteration] ? { iterationId: c.Labels[LABELS.iteration] } : {}),
+    }));
+  }
+
+  async destroy(filter: SandboxFilter): Promise<string[]> {
+    if (!filter.runId && !filter.iterationId && !filter.hostId) throw new Error('refusing to destroy every sandbox without a filter');
+    const removed: string[] = [];
+    for (const c of await this.list(filter)) {
+      try {
+        await this.docker.getContainer(c.id).remove({ force: true, v: true });
+        removed.push(c.id);
+      } catch (err) {
+        const code = (err as { statusCode?: number }).statusCode;
+        // 404: already gone; 409: removal already in progress.
+        if (code !== 404 && code !== 409) throw err;
+      }
+    }
+    return removed;
+  }
+}
+
+/** The image must give the agent (uid 1000) a home it can write; say so plainly if not. */
+async function requireWritableHome(container: Docker.Container, image: string): Promise<void> {
+  const exec = await container.exec({
+    Cmd: ['/bin/sh', '-c', `test -d ${AGENT_HOME} && test -w ${AGENT_HOME}`],
+    User: `${AGENT_UID}:${AGENT_UID}`,
+    AttachStdout: false,
+    AttachStderr: false,
+  });
+  await exec.start({ Detach: true });
+  for (let i = 0; i < 100; i++) {
+    const info = await exec.inspect();
+    if (!info.Running) {
+      if (info.ExitCode === 0) return;
+      throw new EnvironmentConfigError(`image '${image}' has no ${AGENT_HOME} writable by uid ${AGENT_UID} (the agent user)`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sandbox of image '${image}' did not answer a basic exec`);
+}

@@ -1,0 +1,135 @@
+/**
+ * Iterations: creating one with its runs (each freezing the task and environment it will
+ * use), numbering them without races, and settling their status once every run ended.
+ */
+import { Prisma, type PrismaClient } from '../prisma/client';
+import type { Environment, Task } from '../prisma/generated/client';
+import { newId } from '../domain/ids';
+import { iterationWorkflowId, runWorkflowId } from '../domain/workflowIds';
+import { RUN_STATUSES, type IterationStatus, type RunStatus } from '../domain/runLifecycle';
+
+export interface NewIteration {
+  iterationId: string;
+  number: number;
+  workflowId: string;
+  runIds: string[];
+}
+
+/**
+ * Creates the iteration and its queued runs in one transaction. Its number comes from a
+ * counter on the product, incremented in the same transaction (a row lock, so concurrent
+ * launches queue up), and a unique index guarantees it whatever the code does.
+ */
+export async function createIteration(
+  prisma: PrismaClient,
+  input: { organizationId: string; productId: string; tasks: Task[]; environments: Environment[]; experimentId?: string },
+): Promise<NewIteration> {
+  const iterationId = newId('iter');
+  const workflowId = iterationWorkflowId(iterationId);
+  const runs = input.tasks.flatMap((task) =>
+    input.environments.map((env) => {
+      const id = newId('run');
+      return {
+        id,
+        organizationId: input.organizationId,
+        productId: input.productId,
+        iterationId,
+        taskId: task.id,
+        environmentId: env.id,
+        workflowId: runWorkflowId(id),
+        taskVersion: task.version,
+        environmentVersion: env.version,
+        taskSnapshot: task.definition as Prisma.InputJsonValue,
+        environmentSnapshot: env.definition as Prisma.InputJsonValue,
+      };
+    }),
+  );
+  const number = await prisma.$transaction(async (tx) => {
+    const { lastIterationNumber } = await tx.product.update({
+      where: { id: input.productId },
+      data: { lastIterationNumber: { increment: 1 } },
+      select: { lastIterationNumber: true },
+    });
+    await tx.iteration.create({
+      data: {
+        id: iterationId,
+        organizationId: input.organizationId,
+        productId: input.productId,
+        experimentId: input.experimentId ?? null,
+        number: lastIterationNumber,
+        workflowId,
+        runCount: runs.length,
+      },
+    });
+    await tx.run.createMany({ data: runs });
+    await tx.runStatusChange.createMany({ data: runs.map((r) => ({ runId: r.id, from: null, to: 'queued' })) });
+    return lastIterationNumber;
+  });
+  return { iterationId, number, workflowId, runIds: runs.map((r) => r.id) };
+}
+
+export async function markIterationFailed(prisma: PrismaClient, iterationId: string): Promise<void> {
+  await prisma.iteration.update({ where: { id: iterationId }, data: { status: 'failed', finishedAt: new Date() } });
+}
+
+export async function startIteration(prisma: PrismaClient, iterationId: string): Promise<void> {
+  await prisma.iteration.updateMany({
+    where: { id: iterationId, status: 'queued' },
+    data: { status: 'running', startedAt: new Date() },
+  });
+}
+
+/** One page of run ids, in a stable order, so a 10,000-run iteration never travels in one payload. */
+export async function listIterationRuns(
+  prisma: PrismaClient,
+  input: { iterationId: string; after?: string; limit: number },
+): Promise<string[]> {
+  const rows = await prisma.run.findMany({
+    where: { iterationId: input.iterationId, ...(input.after ? { id: { gt: input.after } } : {}) },
+    orderBy: { id: 'asc' },
+    take: input.limit,
+    select: { id: true },
+  });
+  return rows.map((r) => r.id);
+}
+
+export async function finishIteration(prisma: PrismaClient, input: { iterationId: string; cancelled: boolean }): Promise<IterationStatus> {
+  const groups = await prisma.run.groupBy({ by: ['status'], where: { iterationId: input.iterationId }, _count: { _all: true } });
+  const total = groups.reduce((n, g) => n + g._count._all, 0);
+  const failed = groups.find((g) => g.status === 'failed')?._count._all ?? 0;
+  let status: IterationStatus = 'completed';
+  if (input.cancelled) status = 'cancelled';
+  else if (total > 0 && failed === total) status = 'failed';
+  await prisma.iteration.update({ where: { id: input.iterationId }, data: { status, finishedAt: new Date() } });
+  return status;
+}
+
+export interface IterationProgress {
+  byStatus: Partial<Record<RunStatus, number>>;
+  passed: number;
+  failedVerdicts: number;
+  meanScore: number | null;
+  ended: number;
+}
+
+/** Counts and the mean score, computed by the database: never every run in memory. */
+export async function iterationProgress(prisma: PrismaClient, iterationId: string): Promise<IterationProgress> {
+  const [groups, verdicts, mean] = await Promise.all([
+    prisma.run.groupBy({ by: ['status'], where: { iterationId }, _count: { _all: true } }),
+    prisma.run.groupBy({ by: ['passed'], where: { iterationId, status: 'completed', passed: { not: null } }, _count: { _all: true } }),
+    prisma.run.aggregate({ where: { iterationId, score: { not: null } }, _avg: { score: true } }),
+  ]);
+  const byStatus: Partial<Record<RunStatus, number>> = {};
+  for (const s of RUN_STATUSES) {
+    const n = groups.find((g) => g.status === s)?._count._all ?? 0;
+    if (n) byStatus[s] = n;
+  }
+  const avg = mean._avg.score;
+  return {
+    byStatus,
+    passed: verdicts.find((v) => v.passed === true)?._count._all ?? 0,
+    failedVerdicts: verdicts.find((v) => v.passed === false)?._count._all ?? 0,
+    meanScore: avg === null ? null : Math.round(avg * 100) / 100,
+    ended: (byStatus.completed ?? 0) + (byStatus.failed ?? 0) + (byStatus.cancelled ?? 0),
+  };
+}

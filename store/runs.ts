@@ -1,0 +1,95 @@
+/**
+ * A run's record apart from its status (which changes only in store/runStatus): loading
+ * it with its frozen snapshots, and writing down what each step learned.
+ */
+import type { PrismaClient } from '../prisma/client';
+import type { EnvironmentDefinition, TaskDefinition } from '../domain/contract';
+import { RunStateError } from '../domain/errors';
+import type { RunStatus } from '../domain/runLifecycle';
+import type { ArtifactInfo } from '../artifacts';
+
+export interface RunRecord {
+  id: string;
+  iterationId: string;
+  organizationId: string;
+  productId: string;
+  taskId: string;
+  environmentId: string;
+  status: RunStatus;
+  task: TaskDefinition;
+  environment: EnvironmentDefinition;
+}
+
+export async function loadRun(prisma: PrismaClient, runId: string): Promise<RunRecord> {
+  const run = await prisma.run.findUnique({
+    where: { id: runId },
+    select: {
+      id: true,
+      iterationId: true,
+      organizationId: true,
+      productId: true,
+      taskId: true,
+      environmentId: true,
+      status: true,
+      taskSnapshot: true,
+      environmentSnapshot: true,
+    },
+  });
+  if (!run) throw new RunStateError(`run ${runId} does not exist`);
+  return {
+    id: run.id,
+    iterationId: run.iterationId,
+    organizationId: run.organizationId,
+    productId: run.productId,
+    taskId: run.taskId,
+    environmentId: run.environmentId,
+    status: run.status as RunStatus,
+    task: run.taskSnapshot as unknown as TaskDefinition,
+    environment: run.environmentSnapshot as unknown as EnvironmentDefinition,
+  };
+}
+
+export async function recordSandbox(prisma: PrismaClient, runId: string, s: { containerId: string; hostId: string }): Promise<void> {
+  await prisma.run.update({ where: { id: runId }, data: { containerId: s.containerId, sandboxHost: s.hostId } });
+}
+
+export interface AgentProcess {
+  processId: string;
+  startedAt: Date;
+}
+
+export async function readAgentProcess(prisma: PrismaClient, runId: string): Promise<AgentProcess | null> {
+  const r = await prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { agentExecId: true, agentStartedAt: true } });
+  return r.agentExecId && r.agentStartedAt ? { processId: r.agentExecId, startedAt: r.agentStartedAt } : null;
+}
+
+/** Only one attempt may record its agent process; false when another already has. */
+export async function claimAgentProcess(prisma: PrismaClient, runId: string, p: AgentProcess): Promise<boolean> {
+  const claimed = await prisma.run.updateMany({ where: { id: runId, agentExecId: null }, data: { agentExecId: p.processId, agentStartedAt: p.startedAt } });
+  return claimed.count === 1;
+}
+
+export interface AgentOutcome {
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+  outputExcerpt: string;
+  log: ArtifactInfo | null;
+}
+
+export async function recordAgentOutcome(prisma: PrismaClient, runId: string, o: AgentOutcome): Promise<void> {
+  await prisma.run.update({
+    where: { id: runId },
+    data: {
+      agentExitCode: o.exitCode,
+      agentTimedOut: o.timedOut,
+      agentDurationMs: o.durationMs,
+      agentOutputExcerpt: o.outputExcerpt,
+      agentLogKey: o.log?.key ?? null,
+    },
+  });
+}
+
+export async function recordArchive(prisma: PrismaClient, runId: string, a: ArtifactInfo): Promise<void> {
+  await prisma.run.update({ where: { id: runId }, data: { archiveKey: a.key, archiveBytes: a.bytes, archiveSha256: a.sha256 } });
+}

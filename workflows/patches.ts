@@ -1,0 +1,11 @@
+/**
+ * Every `patched()` id of the workflows, with the version that introduced it. A change
+ * that would make a running execution replay differently goes behind one of these;
+ * the replay tests (test/replay/histories/<version>/) prove old histories still replay.
+ * Remove a patch (deprecatePatch, then delete) only once no execution of the older
+ * version can still be running.
+ */
+export const PATCHES = {
+  /** v2: the run workflow sets its organization, product, task and environment search attributes. */
+  runSearchAttributes: 'simlab-v2-run-search-attributes',
+} as const;
