@@ -18,5 +18,12 @@ module.exports = {
       transform,
       globalSetup: '<rootDir>/test/integration/globalSetup.ts',
     },
+    {
+      // Real workflows on the running Temporal dev server, every activity stubbed.
+      displayName: 'workflow',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/workflows/**/*.test.ts'],
+      transform,
+    },
   ],
 };

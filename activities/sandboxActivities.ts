@@ -14,7 +14,8 @@ import { provisionSandbox, type ProvisionResult } from '../setup/provision';
 import { runAgentStep } from '../harnesses/agentStep';
 import type { AgentResult } from '../harnesses';
 import { evaluateRun, type EvaluationSummary } from '../criteria/evaluateRun';
-import { loadRun, recordArchive, recordSandbox } from '../store/runs';
+import { loadRun, loadRunMetrics, recordArchive, recordSandbox } from '../store/runs';
+import type { Judge } from '../criteria/judge';
 import { saveVerdict } from '../store/results';
 import { steadyHeartbeat } from './heartbeat';
 
@@ -26,6 +27,8 @@ export interface SandboxActivityDeps {
   hostId: string;
   /** Labels this installation's sandboxes (config deploymentId). */
   deploymentId: string;
+  /** The model behind llm_judge criteria; without one they end as evaluation errors. */
+  judge?: Judge;
 }
 
 export interface ArchiveResult {
@@ -65,8 +68,16 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
       const ctx = Context.current();
       return steadyHeartbeat(async () => {
         const run = await loadRun(prisma, runId);
+        const metrics = await loadRunMetrics(prisma, runId);
         return evaluateRun(
-          { sandbox: sandboxes.attach(runId), run, signal: ctx.cancellationSignal, onProgress: () => ctx.heartbeat() },
+          {
+            sandbox: sandboxes.attach(runId),
+            run,
+            metrics,
+            ...(deps.judge ? { judge: deps.judge } : {}),
+            signal: ctx.cancellationSignal,
+            onProgress: () => ctx.heartbeat(),
+          },
           (verdict) => saveVerdict(prisma, runId, verdict),
         );
       });

@@ -47,6 +47,8 @@ export interface SimlabConfig {
   maxConcurrentRuns: number;
   /** How often the worker's reaper sweeps for orphaned sandboxes and runs. */
   reapIntervalSeconds: number;
+  /** The model API behind llm_judge; no key, no judge (those criteria end as evaluation errors). */
+  anthropic: { apiKey?: string; baseUrl?: string };
 }
 
 export class ConfigError extends Error {
@@ -155,6 +157,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SimlabConfig {
     artifactsDir: path.resolve(r.string('SIMLAB_ARTIFACTS', path.join(dataDir, 'artifacts'))),
     maxConcurrentRuns: r.int('SIMLAB_MAX_CONCURRENT_RUNS', 4, 1, 1000),
     reapIntervalSeconds: r.int('SIMLAB_REAP_INTERVAL_SECONDS', 60, 5, 3600),
+    anthropic: {
+      ...(r.raw('ANTHROPIC_API_KEY') ? { apiKey: r.raw('ANTHROPIC_API_KEY')! } : {}),
+      ...(r.raw('ANTHROPIC_BASE_URL') ? { baseUrl: r.url('ANTHROPIC_BASE_URL', '') } : {}),
+    },
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return cfg;

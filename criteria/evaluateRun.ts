@@ -28,13 +28,13 @@ export interface EvaluationSummary {
 }
 
 export async function evaluateRun(
-  ctx: CriterionContext,
+  ctx: Omit<CriterionContext, 'position'>,
   save: (verdict: ReturnType<typeof scoreRun>) => Promise<void>,
 ): Promise<EvaluationSummary> {
   const outcomes: CriterionOutcome[][] = [];
-  for (const goal of ctx.run.task.goals) {
+  for (const [g, goal] of ctx.run.task.goals.entries()) {
     const row: CriterionOutcome[] = [];
-    for (const c of goal.criteria) row.push(await evaluateCriterion(c, ctx));
+    for (const [i, c] of goal.criteria.entries()) row.push(await evaluateCriterion(c, { ...ctx, position: { goal: g, criterion: i } }));
     outcomes.push(row);
   }
   const verdict = scoreRun(ctx.run.task.goals, outcomes);

@@ -5,19 +5,24 @@
 import type { Criterion, CriterionOf, EvaluationType } from '../domain/contract';
 import { bashCommand } from './bashCommand';
 import { fileExists } from './fileExists';
-import { notYetExecutable } from './notYetExecutable';
+import { comparison } from './comparison';
+import { fileContentMatch } from './fileContentMatch';
+import { jsonSchema } from './jsonSchema';
+import { pythonScript } from './pythonScript';
+import { scriptJudge } from './scriptJudge';
+import { llmJudge } from './llmJudge';
 import type { CriterionOutcome } from '../domain/scoring';
 import type { CriterionContext, CriterionEvaluator, CriterionRegistry } from './types';
 
 export const CRITERIA: CriterionRegistry = {
   bash_command: bashCommand,
   file_exists: fileExists,
-  comparison: notYetExecutable('comparison'),
-  file_content_match: notYetExecutable('file_content_match'),
-  json_schema: notYetExecutable('json_schema'),
-  python_script: notYetExecutable('python_script'),
-  script_judge: notYetExecutable('script_judge'),
-  llm_judge: notYetExecutable('llm_judge'),
+  comparison,
+  file_content_match: fileContentMatch,
+  json_schema: jsonSchema,
+  python_script: pythonScript,
+  script_judge: scriptJudge,
+  llm_judge: llmJudge,
 };
 
 /** A criterion together with the evaluator of its type. */

@@ -2,12 +2,18 @@
 import type { CriterionOf, EvaluationType } from '../domain/contract';
 import type { CriterionOutcome } from '../domain/scoring';
 import type { Sandbox } from '../sandbox';
-import type { RunRecord } from '../store/runs';
+import type { RunMetrics, RunRecord } from '../store/runs';
+import type { Judge } from './judge';
 
 export interface CriterionContext {
   /** The post-run sandbox: every agent process has ended. */
   sandbox: Sandbox;
   run: RunRecord;
+  metrics: RunMetrics;
+  /** The model behind llm_judge; absent when none is configured. */
+  judge?: Judge;
+  /** Index of the criterion in the task, for files it needs in the sandbox. */
+  position: { goal: number; criterion: number };
   signal: AbortSignal;
   /** Call while a long check runs: the activity heartbeats here. */
   onProgress: () => void;

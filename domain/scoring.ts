@@ -14,6 +14,8 @@ export interface CriterionOutcome {
   score: number | null;
   evidence: string;
   durationMs?: number;
+  /** What an auditor needs beyond the evidence (a judge's model, prompt version, raw answer, usage). */
+  details?: Record<string, unknown>;
 }
 
 /** A scored criterion: what is stored for it and what the API shows, field for field. */
@@ -27,6 +29,7 @@ export interface CriterionResult {
   passed: boolean | null;
   evidence: string;
   durationMs: number | null;
+  details: Record<string, unknown> | null;
 }
 
 const CRITERION_RESULT_FIELDS = [
@@ -39,6 +42,7 @@ const CRITERION_RESULT_FIELDS = [
   'passed',
   'evidence',
   'durationMs',
+  'details',
 ] as const satisfies readonly (keyof CriterionResult)[];
 
 /** The criterion-result fields of any record that has them (a database row, a result). */
@@ -120,6 +124,7 @@ export function scoreGoal(goal: Goal, outcomes: CriterionOutcome[]): GoalResult 
       evidence: o.evidence,
       passed: null,
       durationMs: o.durationMs ?? null,
+      details: o.details ?? null,
     };
     r.passed = criterionPassed(r, goal.passingThreshold);
     return r;

@@ -91,6 +91,12 @@ export interface Sandbox {
   writeFiles(dir: string, files: SandboxFile[]): Promise<void>;
   /** The last `limit` bytes of a file, or null when it does not exist. */
   readFileTail(path: string, limit: number, onProgress?: () => void): Promise<{ content: Buffer; truncated: boolean } | null>;
+  /**
+   * A file's first `limit` bytes, read from outside the sandbox (nothing the agent put on
+   * its PATH is involved, and its permissions do not hide the file). Says when the path
+   * is missing, a directory, or a symbolic link (with its target) instead.
+   */
+  readFile(path: string, limit: number): Promise<FileRead>;
   /** A tar stream of a directory, or null when the sandbox is gone. */
   exportDirectory(path: string): Promise<NodeJS.ReadableStream | null>;
   /** Notes which processes exist now (PID 1, services of init commands). */
@@ -98,6 +104,12 @@ export interface Sandbox {
   /** Ends every process started since the baseline, background ones included. */
   stopProcessesSinceBaseline(): Promise<void>;
 }
+
+export type FileRead =
+  | { kind: 'file'; content: Buffer; size: number; truncated: boolean }
+  | { kind: 'missing' }
+  | { kind: 'directory' }
+  | { kind: 'symlink'; target: string };
 
 export interface SandboxFilter {
   runId?: string;

@@ -1,5 +1,5 @@
 /** A run's scored goals and criteria, written as one unit. */
-import type { PrismaClient } from '../prisma/client';
+import { Prisma, type PrismaClient } from '../prisma/client';
 import { criterionResultOf, goalSummaryOf, type RunVerdict } from '../domain/scoring';
 
 export async function saveVerdict(prisma: PrismaClient, runId: string, verdict: RunVerdict): Promise<void> {
@@ -12,7 +12,14 @@ export async function saveVerdict(prisma: PrismaClient, runId: string, verdict: 
           runId,
           index: gi,
           ...goalSummaryOf(g),
-          criteria: { create: g.criteria.map((c, ci) => ({ runId, index: ci, ...criterionResultOf(c) })) },
+          criteria: {
+            create: g.criteria.map((c, ci) => ({
+              runId,
+              index: ci,
+              ...criterionResultOf(c),
+              details: c.details === null ? Prisma.DbNull : (c.details as Prisma.InputJsonValue),
+            })),
+          },
         },
       });
     }

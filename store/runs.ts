@@ -93,3 +93,31 @@ export async function recordAgentOutcome(prisma: PrismaClient, runId: string, o:
 export async function recordArchive(prisma: PrismaClient, runId: string, a: ArtifactInfo): Promise<void> {
   await prisma.run.update({ where: { id: runId }, data: { archiveKey: a.key, archiveBytes: a.bytes, archiveSha256: a.sha256 } });
 }
+
+/** What is known of a run when it is evaluated; null where its harness cannot say. */
+export interface RunMetrics {
+  agentExitCode: number | null;
+  agentDurationMs: number | null;
+  /** From the sandbox's creation to now (evaluation), in milliseconds. */
+  runDurationMs: number | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+  agentTurns: number | null;
+  toolCalls: number | null;
+}
+
+export async function loadRunMetrics(prisma: PrismaClient, runId: string): Promise<RunMetrics> {
+  const r = await prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { agentExitCode: true, agentDurationMs: true, startedAt: true } });
+  return {
+    agentExitCode: r.agentExitCode,
+    agentDurationMs: r.agentDurationMs,
+    runDurationMs: r.startedAt ? Date.now() - r.startedAt.getTime() : null,
+    // The command harness reports no usage; the Claude harness will.
+    inputTokens: null,
+    outputTokens: null,
+    costUsd: null,
+    agentTurns: null,
+    toolCalls: null,
+  };
+}

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config';
 import { connectClient, connectWorker, ensureSearchAttributes } from '../config/temporal';
 import { DockerSandboxProvider } from '../sandbox';
 import { LocalArtifactStore } from '../artifacts';
+import { AnthropicJudge } from '../criteria/judge';
 import { createWorkers } from './workers';
 import { reapOrphans } from './reaper';
 
@@ -29,6 +30,7 @@ async function main() {
     sandboxes,
     artifacts: new LocalArtifactStore(cfg.artifactsDir),
     maxConcurrentRuns: cfg.maxConcurrentRuns,
+    ...(cfg.anthropic.apiKey ? { judge: new AnthropicJudge({ apiKey: cfg.anthropic.apiKey, ...(cfg.anthropic.baseUrl ? { baseURL: cfg.anthropic.baseUrl } : {}) }) } : {}),
   });
 
   let sweepCursor: string | undefined;

@@ -10,6 +10,7 @@ import { createRunActivities, createSandboxActivities } from '../activities';
 import type { SandboxProvider } from '../sandbox';
 import type { ArtifactStore } from '../artifacts';
 import { hostQueue as hostQueueName } from '../config';
+import type { Judge } from '../criteria/judge';
 
 export interface WorkerSetup {
   connection: NativeConnection;
@@ -21,6 +22,7 @@ export interface WorkerSetup {
   sandboxes: SandboxProvider;
   artifacts: ArtifactStore;
   maxConcurrentRuns: number;
+  judge?: Judge;
   /** Prebuilt workflow bundle (tests share one); default: bundle workflows/ now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -47,6 +49,7 @@ export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
       artifacts: s.artifacts,
       hostId: s.hostId,
       deploymentId: s.deploymentId,
+      ...(s.judge ? { judge: s.judge } : {}),
     }),
     maxConcurrentActivityTaskExecutions: s.maxConcurrentRuns * 2,
     // A restart or deploy gives running activities time to finish their current step;

@@ -8,6 +8,7 @@ import {
   executeChild,
   isCancellation,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
@@ -17,6 +18,7 @@ import { NON_RETRYABLE_ERRORS } from '../domain/errors';
 import { runWorkflowId } from '../domain/workflowIds';
 import { runWorkflow } from './run';
 import { SA } from './searchAttributes';
+import { PATCHES } from './patches';
 
 export interface IterationWorkflowInput {
   iterationId: string;
@@ -67,6 +69,9 @@ export async function iterationWorkflow({ iterationId, maxConcurrentRuns }: Iter
       after = page[page.length - 1];
     }
     await Promise.all(inflight);
+    // A cancelled run workflow returns normally (its status says cancelled), so a cancel
+    // that arrives after the last child started throws nothing here: ask the scope.
+    if (patched(PATCHES.iterationCancelAfterLastStart) && CancellationScope.current().consideredCancelled) cancelled = true;
   } catch (err) {
     if (!isCancellation(err)) throw err;
     cancelled = true;

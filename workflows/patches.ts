@@ -8,4 +8,6 @@
 export const PATCHES = {
   /** v2: the run workflow sets its organization, product, task and environment search attributes. */
   runSearchAttributes: 'simlab-v2-run-search-attributes',
+  /** v3: an iteration cancelled after its last run started settles as cancelled, not completed. */
+  iterationCancelAfterLastStart: 'simlab-v3-iteration-cancel-after-last-start',
 } as const;

@@ -16,7 +16,24 @@ export const EVALUATION_TYPES = [
 ] as const;
 export type EvaluationType = (typeof EVALUATION_TYPES)[number];
 
-export const COMPARISON_METRICS = ['duration_seconds', 'agent_exit_code', 'total_tokens', 'cost_usd'] as const;
+/**
+ * Run metrics a comparison can check. `duration_seconds` is the agent's duration (the
+ * name the first contract used). A metric a run's harness cannot provide (tokens and cost
+ * of a plain command) makes the criterion not_evaluated, never a silent 0.
+ */
+export const COMPARISON_METRICS = [
+  'duration_seconds',
+  'agent_duration_seconds',
+  'run_duration_seconds',
+  'agent_exit_code',
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'cost_usd',
+  'agent_turns',
+  'tool_calls',
+] as const;
+export type ComparisonMetric = (typeof COMPARISON_METRICS)[number];
 export const COMPARISON_OPERATORS = ['lt', 'lte', 'gt', 'gte', 'eq', 'neq'] as const;
 
 const timeoutSeconds = { type: 'integer', minimum: 1, maximum: 3600 } as const;
@@ -30,10 +47,14 @@ export const criterionFieldSchemas = {
   timeoutSeconds,
   path: sandboxPath,
   pattern: { type: 'string', minLength: 1, maxLength: 65536 },
+  match: { enum: ['regex', 'literal'] },
+  flags: { type: 'string', pattern: '^[imsu]{0,4}$' },
+  negate: { type: 'boolean' },
   schema: { type: 'object' },
   script: { type: 'string', minLength: 1, maxLength: 262144 },
   model: { type: 'string', minLength: 1, maxLength: 200 },
   rubric: { type: 'string', minLength: 1, maxLength: 65536 },
+  files: { type: 'array', maxItems: 10, items: sandboxPath },
   metric: { enum: [...COMPARISON_METRICS] },
   operator: { enum: [...COMPARISON_OPERATORS] },
   value: { type: 'number' },
@@ -48,11 +69,15 @@ export interface CriterionFieldTypes {
   timeoutSeconds: number;
   path: string;
   pattern: string;
+  match: 'regex' | 'literal';
+  flags: string;
+  negate: boolean;
   schema: Record<string, unknown>;
   script: string;
   model: string;
   rubric: string;
-  metric: (typeof COMPARISON_METRICS)[number];
+  files: string[];
+  metric: ComparisonMetric;
   operator: (typeof COMPARISON_OPERATORS)[number];
   value: number;
 }
@@ -66,13 +91,13 @@ interface FieldSpec {
 export const CRITERION_FIELDS = {
   comparison: { required: ['metric', 'operator', 'value'], optional: [] },
   file_exists: { required: ['path'], optional: ['timeoutSeconds'] },
-  file_content_match: { required: ['path', 'pattern'], optional: ['timeoutSeconds'] },
+  file_content_match: { required: ['path', 'pattern'], optional: ['match', 'flags', 'negate', 'timeoutSeconds'] },
   json_schema: { required: ['path', 'schema'], optional: ['timeoutSeconds'] },
   bash_command: { required: ['command'], optional: ['expectedExitCode', 'workingDirectory', 'timeoutSeconds'] },
   python_script: { required: ['script'], optional: ['timeoutSeconds'] },
   script_judge: { required: ['script'], optional: ['timeoutSeconds'] },
   // The goal's description is the rubric when none is given, as in the reference's task.json.
-  llm_judge: { required: [], optional: ['model', 'rubric'] },
+  llm_judge: { required: [], optional: ['model', 'rubric', 'files'] },
 } as const satisfies Record<EvaluationType, FieldSpec>;
 
 export function fieldsOf(type: EvaluationType): readonly CriterionFieldName[] {

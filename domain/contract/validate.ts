@@ -123,10 +123,37 @@ export function valueAt(doc: unknown, pointer: string): unknown {
   return cur;
 }
 
+/** Separate from the contract's own ajv: user schemas must not register ids in it. */
+const userSchemas = new Ajv({ allErrors: true, strict: false });
+
+/** A json_schema criterion's schema must itself be a valid JSON Schema, checked when the task is written. */
+function invalidUserSchemas(kind: ContractKind, doc: unknown): Violation[] {
+  const base = kind === 'simulation' ? '/task' : kind === 'task' ? '' : null;
+  if (base === null) return [];
+  const goals = valueAt(doc, `${base}/goals`);
+  if (!Array.isArray(goals)) return [];
+  const out: Violation[] = [];
+  const check = (c: unknown, pointer: string) => {
+    const crit = c as { evaluationType?: unknown; schema?: unknown } | null;
+    if (crit?.evaluationType !== 'json_schema' || crit.schema === null || typeof crit.schema !== 'object') return;
+    try {
+      userSchemas.compile(crit.schema as object);
+    } catch (err) {
+      out.push({ pointer: `${pointer}/schema`, message: `is not a valid JSON Schema: ${(err as Error).message}` });
+    }
+  };
+  goals.forEach((g, i) => {
+    check(g, `${base}/goals/${i}`);
+    const criteria = (g as { criteria?: unknown } | null)?.criteria;
+    if (Array.isArray(criteria)) criteria.forEach((c, j) => check(c, `${base}/goals/${i}/criteria/${j}`));
+  });
+  return out;
+}
+
 export function validateDocument<T>(kind: ContractKind, doc: unknown): Validation<T> {
   const validate = validatorFor(kind);
   const valid = validate(doc);
-  const violations = [...(valid ? [] : toViolations(validate.errors ?? [], doc)), ...notYetSupported(kind, doc)];
+  const violations = [...(valid ? invalidUserSchemas(kind, doc) : toViolations(validate.errors ?? [], doc)), ...notYetSupported(kind, doc)];
   if (violations.length === 0) return { ok: true, value: doc as T };
   violations.sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0));
   return { ok: false, violations };

@@ -11,6 +11,7 @@ import {
   AGENT_UID,
   SIMLAB_DIR,
   type ExecOptions,
+  type FileRead,
   type ExecResult,
   type ProcessSpec,
   type ProcessState,
@@ -156,6 +157,54 @@ export class DockerSandbox implements Sandbox {
     if (res.exitCode === 3) return null;
     if (res.exitCode !== 0) throw new Error(`reading ${path} failed with exit ${res.exitCode}: ${res.output.slice(0, 200)}`);
     return { content: res.bytes, truncated: res.bytes.length >= limit };
+  }
+
+  async readFile(path: string, limit: number): Promise<FileRead> {
+    let tarStream: NodeJS.ReadableStream;
+    try {
+      tarStream = await this.container.getArchive({ path });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return { kind: 'missing' };
+      throw err;
+    }
+    return new Promise<FileRead>((resolve, reject) => {
+      const extract = tar.extract();
+      let result: FileRead | undefined;
+      extract.on('entry', (header, stream, next) => {
+        if (result) {
+          stream.resume();
+          stream.on('end', next);
+          return;
+        }
+        if (header.type === 'directory') result = { kind: 'directory' };
+        else if (header.type === 'symlink') result = { kind: 'symlink', target: header.linkname ?? '' };
+        if (result || header.type !== 'file') {
+          result ??= { kind: 'missing' };
+          stream.resume();
+          stream.on('end', next);
+          return;
+        }
+        const size = header.size ?? 0;
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        stream.on('data', (chunk: unknown) => {
+          const d = chunk as Buffer;
+          if (kept < limit) {
+            const part = d.subarray(0, limit - kept);
+            chunks.push(part);
+            kept += part.length;
+          }
+        });
+        stream.on('end', () => {
+          result = { kind: 'file', content: Buffer.concat(chunks), size, truncated: size > kept };
+          next();
+        });
+      });
+      extract.on('finish', () => resolve(result ?? { kind: 'missing' }));
+      extract.on('error', reject);
+      tarStream.on('error', reject);
+      tarStream.pipe(extract);
+    });
   }
 
   async exportDirectory(path: string): Promise<NodeJS.ReadableStream | null> {

@@ -18,6 +18,7 @@ import { createOrganization } from '../../api/tenancy';
 import { createWorkers } from '../../workers/workers';
 import { DockerSandboxProvider, type SandboxInfo } from '../../sandbox';
 import { LocalArtifactStore } from '../../artifacts';
+import type { Judge } from '../../criteria/judge';
 import { ensureSearchAttributes } from '../../config/temporal';
 import { isTerminal, type RunStatus } from '../../domain/runLifecycle';
 import { BUNDLE_PATH, TEST_IMAGE, testEnv } from './env';
@@ -48,7 +49,7 @@ export interface Harness {
 }
 
 /** `inProcessWorkers: false` leaves running workflows and activities to worker processes the test starts itself. */
-export async function startHarness(opts: { inProcessWorkers?: boolean } = {}): Promise<Harness> {
+export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: Judge } = {}): Promise<Harness> {
   if (!runtimeInstalled) {
     // The worker's own logs are noise in test output; warnings and errors still show.
     Runtime.install({ logger: new (require('@temporalio/worker').DefaultLogger)('WARN') });
@@ -78,6 +79,7 @@ export async function startHarness(opts: { inProcessWorkers?: boolean } = {}): P
     sandboxes,
     artifacts,
     maxConcurrentRuns: 4,
+    ...(opts.judge ? { judge: opts.judge } : {}),
     workflowBundle: { codePath: BUNDLE_PATH },
   });
   const running = workers.map((w) => w.run());

@@ -163,7 +163,22 @@ describe('a run', () => {
     expect((await h.api('POST', `/runs/${runId}/cancel`, {})).status).toBe(409);
   });
 
-  it('reports criteria it cannot execute yet as not evaluated, never as a silent pass or fail', async () => {
+  it('reports a metric the harness cannot provide as not evaluated, never as a silent pass or fail', async () => {
+    const envId = await h.createEnvironment();
+    const taskId = await h.createTask(
+      task([
+        { name: 'file', evaluationType: 'file_exists', path: 'hello.txt' },
+        { name: 'cheap', evaluationType: 'comparison', metric: 'total_tokens', operator: 'lt', value: 1000 },
+      ]),
+    );
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!);
+    expect(run).toMatchObject({ status: 'completed', score: 100, passed: null, verdict: 'incomplete' });
+    expect(run.goals[1]).toMatchObject({ score: null, passed: null });
+    expect(run.goals[1].criteria[0]).toMatchObject({ status: 'not_evaluated', evidence: expect.stringContaining('total_tokens is not known') });
+  });
+
+  it('fails as evaluation, keeping the other results, when a judge criterion has no model to ask', async () => {
     const envId = await h.createEnvironment();
     const taskId = await h.createTask(
       task([
@@ -173,9 +188,10 @@ describe('a run', () => {
     );
     const [runId] = await h.runTask(taskId, [envId]);
     const run = await h.waitForRun(runId!);
-    expect(run).toMatchObject({ status: 'completed', score: 100, passed: null, verdict: 'incomplete' });
-    expect(run.goals[1]).toMatchObject({ score: null, passed: null });
-    expect(run.goals[1].criteria[0]).toMatchObject({ status: 'not_evaluated', evidence: expect.stringContaining('llm_judge') });
+    expect(run).toMatchObject({ status: 'failed', score: null, passed: null, failure: { category: 'evaluation', message: expect.stringContaining('no judge model is configured') } });
+    expect(run.goals[0].criteria[0]).toMatchObject({ status: 'evaluated', score: 100 });
+    expect(run.goals[1].criteria[0]).toMatchObject({ status: 'error', score: null, evidence: expect.stringContaining('ANTHROPIC_API_KEY') });
+    expect(run.statusHistory.map((s: { to: string }) => s.to)).toEqual(['queued', 'creating_sandbox', 'running', 'evaluating', 'failed']);
   });
 
   it("ends what the agent left running before evaluating, but not the task's own services", async () => {

@@ -26,7 +26,10 @@ async function main() {
   const outDir = path.join(__dirname, '..', '..', '..', 'test', 'replay', 'histories', version);
   if (fs.existsSync(outDir)) throw new Error(`${outDir} exists: histories of a released version are never overwritten`);
   fs.mkdirSync(outDir, { recursive: true });
-  for (const [name, query] of Object.entries(KINDS)) {
+  for (const [name, kind] of Object.entries(KINDS)) {
+    // Real executions of the integration tests only: the workflow tests' stubbed
+    // activities run on queues of their own.
+    const query = `${kind} AND TaskQueue STARTS_WITH 'simlab-test-'`;
     let found = false;
     for await (const wf of client.workflow.list({ query, pageSize: 1 })) {
       // The CLI writes the canonical proto3 JSON that historyFromJSON reads back.

@@ -27,6 +27,7 @@ function scriptedSandbox(answer: (argv: string[], opts: ExecOptions) => Partial<
     processState: unused,
     writeFiles: unused,
     readFileTail: unused,
+    readFile: unused,
     exportDirectory: unused,
     recordProcessBaseline: unused,
     stopProcessesSinceBaseline: unused,
@@ -60,7 +61,8 @@ const task: TaskInput = {
   ],
 };
 
-const ctx = (sandbox: Sandbox) => ({ sandbox, run: runOf(task), signal: new AbortController().signal, onProgress: () => {} });
+const metrics = { agentExitCode: 0, agentDurationMs: 1000, runDurationMs: 2000, inputTokens: null, outputTokens: null, costUsd: null, agentTurns: null, toolCalls: null };
+const ctx = (sandbox: Sandbox) => ({ sandbox, run: runOf(task), metrics, signal: new AbortController().signal, onProgress: () => {} });
 
 describe('evaluating a run', () => {
   it("records a check that could not run as an error, keeps the other criteria, and gives the run no score", async () => {
