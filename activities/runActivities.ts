@@ -6,6 +6,9 @@ import type { PrismaClient } from '../prisma/client';
 import { agentTimeoutSeconds } from '../domain/contract';
 import { isTerminal, type IterationStatus } from '../domain/runLifecycle';
 import { harnessFor } from '../harnesses';
+import { SetupError } from '../domain/errors';
+import { missingSecrets } from '../secrets/store';
+import { secretNamesOf } from '../secrets/runSecrets';
 import { evaluationBudgetSeconds } from '../criteria';
 import { loadRun } from '../store/runs';
 import { cancelQueuedRuns, transitionRun, type TransitionInput, type TransitionResult } from '../store/runStatus';
@@ -36,6 +39,9 @@ export function createRunActivities(deps: { prisma: PrismaClient; hostQueue: str
       const run = await loadRun(prisma, runId);
       if (isTerminal(run.status)) return { finished: run.status as 'completed' | 'failed' | 'cancelled' };
       harnessFor(run.environment);
+      // Before any sandbox exists: a run whose credentials are missing is the setup's fault.
+      const missing = await missingSecrets(prisma, run.organizationId, run.environmentId, secretNamesOf(run));
+      if (missing.length) throw new SetupError(`secret(s) ${missing.join(', ')} not found for this environment or organization: set them with \`simlab secret set\``);
       return {
         hostQueue: deps.hostQueue,
         agentTimeoutSeconds: agentTimeoutSeconds(run.task, run.environment),

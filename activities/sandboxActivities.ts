@@ -16,6 +16,8 @@ import type { AgentResult } from '../harnesses';
 import { evaluateRun, type EvaluationSummary } from '../criteria/evaluateRun';
 import { loadRun, loadRunMetrics, recordArchive, recordSandbox } from '../store/runs';
 import type { Judge } from '../criteria/judge';
+import type { Keyring } from '../secrets/keyring';
+import { loadRunSecrets } from '../secrets/runSecrets';
 import { saveVerdict } from '../store/results';
 import { steadyHeartbeat } from './heartbeat';
 
@@ -29,6 +31,8 @@ export interface SandboxActivityDeps {
   deploymentId: string;
   /** The model behind llm_judge criteria; without one they end as evaluation errors. */
   judge?: Judge;
+  /** Decrypts the run's secrets (on this worker, never through Temporal). */
+  keyring?: Keyring;
 }
 
 export interface ArchiveResult {
@@ -41,23 +45,27 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
   return {
     async provisionSandbox(runId: string): Promise<ProvisionResult> {
       const ctx = Context.current();
-      return steadyHeartbeat(async () =>
-        provisionSandbox(
+      return steadyHeartbeat(async () => {
+        const run = await loadRun(prisma, runId);
+        return provisionSandbox(
           {
             sandboxes,
+            artifacts: deps.artifacts,
             identity: { hostId: deps.hostId, deploymentId: deps.deploymentId },
             created: (containerId) => recordSandbox(prisma, runId, { containerId, hostId: deps.hostId }),
           },
-          await loadRun(prisma, runId),
+          run,
+          await loadRunSecrets(prisma, deps.keyring, run),
           { signal: ctx.cancellationSignal, onProgress: () => ctx.heartbeat() },
-        ),
-      );
+        );
+      });
     },
 
     async runAgent(runId: string): Promise<AgentResult> {
       const ctx = Context.current();
       ctx.heartbeat();
-      return runAgentStep({ prisma, artifacts: deps.artifacts }, await loadRun(prisma, runId), sandboxes.attach(runId), {
+      const run = await loadRun(prisma, runId);
+      return runAgentStep({ prisma, artifacts: deps.artifacts }, run, sandboxes.attach(runId), await loadRunSecrets(prisma, deps.keyring, run), {
         heartbeat: () => ctx.heartbeat(),
         cancelled: ctx.cancelled,
         cancelRequested: () => ctx.cancellationDetails?.cancelRequested === true,
@@ -69,16 +77,19 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
       return steadyHeartbeat(async () => {
         const run = await loadRun(prisma, runId);
         const metrics = await loadRunMetrics(prisma, runId);
+        const secrets = await loadRunSecrets(prisma, deps.keyring, run);
         return evaluateRun(
           {
             sandbox: sandboxes.attach(runId),
             run,
             metrics,
+            secretEnv: secrets.env,
             ...(deps.judge ? { judge: deps.judge } : {}),
             signal: ctx.cancellationSignal,
             onProgress: () => ctx.heartbeat(),
           },
           (verdict) => saveVerdict(prisma, runId, verdict),
+          secrets.redactor,
         );
       });
     },
@@ -86,7 +97,8 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
     async archiveSandbox(runId: string): Promise<ArchiveResult> {
       return steadyHeartbeat(async () => {
         try {
-          const archived = await archiveHome(deps.artifacts, sandboxes.attach(runId));
+          const run = await loadRun(prisma, runId);
+          const archived = await archiveHome(deps.artifacts, sandboxes.attach(runId), (await loadRunSecrets(prisma, deps.keyring, run)).redactor);
           if (!archived) return { archived: false };
           await recordArchive(prisma, runId, archived);
           return { archived: true, bytes: archived.bytes };

@@ -4,6 +4,10 @@ import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../prisma/client';
 import type { ArtifactStore } from '../artifacts';
 import type { TemporalSettings } from '../config';
+import type { Keyring } from '../secrets/keyring';
+import { secretRoutes } from './routes/secrets';
+import { uploadRoutes } from './routes/uploads';
+import { simulationRoutes } from './routes/simulations';
 import { authenticate } from './auth';
 import { errorHandler, HttpError } from './errors';
 import { taskRoutes } from './routes/tasks';
@@ -19,6 +23,8 @@ export interface ApiDeps {
   taskQueue: string;
   maxConcurrentRuns: number;
   artifacts: ArtifactStore;
+  /** Encrypts secrets as they are set; the API never decrypts one. */
+  keyring: Keyring;
 }
 
 export function createApp(deps: ApiDeps): express.Express {
@@ -34,6 +40,9 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(taskRoutes(deps));
   v1.use(environmentRoutes(deps));
   v1.use(runRoutes(deps));
+  v1.use(secretRoutes(deps));
+  v1.use(uploadRoutes(deps));
+  v1.use(simulationRoutes(deps));
   app.use('/v1', v1);
   app.use((req) => {
     throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);

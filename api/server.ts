@@ -4,6 +4,7 @@ import { createPrisma } from '../prisma/client';
 import { ConfigError, loadConfig } from '../config';
 import { connectClient } from '../config/temporal';
 import { LocalArtifactStore } from '../artifacts';
+import { loadKeyring } from '../secrets/keyring';
 import { createApp } from './app';
 
 async function main() {
@@ -18,6 +19,7 @@ async function main() {
     taskQueue: cfg.taskQueue,
     maxConcurrentRuns: cfg.maxConcurrentRuns,
     artifacts: new LocalArtifactStore(cfg.artifactsDir),
+    keyring: loadKeyring(process.env, cfg.dataDir),
   });
   const server = app.listen(cfg.apiPort, cfg.apiHost, () => {
     console.log(`[api] listening on http://${cfg.apiHost}:${cfg.apiPort}`);

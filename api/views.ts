@@ -18,6 +18,8 @@ export function taskView(t: Task) {
     definition: t.definition,
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
+    retired: t.retiredAt !== null,
+    retiredAt: t.retiredAt?.toISOString() ?? null,
   };
 }
 
@@ -31,6 +33,8 @@ export function environmentView(e: Environment) {
     definition: e.definition,
     createdAt: e.createdAt.toISOString(),
     updatedAt: e.updatedAt.toISOString(),
+    retired: e.retiredAt !== null,
+    retiredAt: e.retiredAt?.toISOString() ?? null,
   };
 }
 

@@ -6,13 +6,16 @@
 import { createGzip } from 'node:zlib';
 import { AGENT_HOME, type Sandbox } from '../sandbox';
 import { artifactKeys, type ArtifactInfo, type ArtifactStore } from './types';
+import { Redactor } from '../domain/redact';
+import { redactTar } from './redactTar';
 
 export const MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024;
 
-export async function archiveHome(artifacts: ArtifactStore, sandbox: Sandbox): Promise<ArtifactInfo | null> {
-  const tar = await sandbox.exportDirectory(AGENT_HOME);
+export async function archiveHome(artifacts: ArtifactStore, sandbox: Sandbox, redactor: Redactor = new Redactor([])): Promise<ArtifactInfo | null> {
+  const exported = await sandbox.exportDirectory(AGENT_HOME);
   // No sandbox (setup never created one): nothing to archive.
-  if (!tar) return null;
+  if (!exported) return null;
+  const tar = redactTar(exported, redactor);
   const gzip = createGzip();
   tar.on('error', (err: Error) => gzip.destroy(err));
   return artifacts.put(artifactKeys.homeArchive(sandbox.runId), tar.pipe(gzip), { maxBytes: MAX_ARCHIVE_BYTES });

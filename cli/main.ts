@@ -9,19 +9,30 @@ import { readConfig, writeConfig, configPath, type CliConfig } from '../client/c
 import { Api, ApiError } from '../client/http';
 import { InputError, loadDocument, type LoadedDocument } from './files';
 import { cell, duration, indent, table } from './format';
+import { uploadLocalSources } from './uploads';
 
 const USAGE = `simlab — run AI agents against tasks in fresh sandboxes and score every attempt
 
 Usage:
-  simlab task create --file task.json
+  simlab create --file simulation.json      task + environment links + secrets, in one step
+  simlab task create --file task.json [--environment-id ENV[,ENV...]]
+                        (zip init files given as local paths are uploaded for you)
   simlab task list [--search S]
   simlab task get TASK
   simlab task update TASK [--name N] [--file task.json]
+  simlab task delete TASK                   retire: hidden from lists and new runs, runs kept
+  simlab task env add|remove TASK ENV       the environments \`task run\` uses by default
   simlab task run TASK [--environment-id ENV[,ENV...]]... [--watch]
-                        (with --watch, exits 0 only when every run completed and passed)
+                        (without --environment-id: the task's linked, enabled environments;
+                         with --watch, exits 0 only when every run completed and passed)
   simlab env create --file env.json
   simlab env list
   simlab env get ENV
+  simlab env update ENV [--name N] [--file env.json]
+  simlab env enable|disable|delete ENV
+  simlab secret set NAME --value-from-env VAR [--environment-id ENV]   (or the value on stdin)
+  simlab secret list [--environment-id ENV]
+  simlab secret delete NAME [--environment-id ENV]
   simlab run list [--task-id TASK] [--status STATUS] [--iteration-id ITER]
   simlab run get RUN
   simlab run cancel RUN
@@ -175,10 +186,30 @@ async function dispatch(c: Command): Promise<number> {
       return 0;
     }
     case 'task create': {
-      c.allowOnly('file');
+      c.allowOnly('file', 'environment-id');
       const doc = loadDocument(requiredFlag(c, 'file'), 'task');
-      const t = await api.request<Run>('POST', api.productPath('/tasks'), doc.value).catch((e) => documentError(doc, e));
-      c.print(t, () => `Created task ${t.id} (${t.name})`);
+      const body = await uploadLocalSources(api, doc);
+      let t = await api.request<Run>('POST', api.productPath('/tasks'), body).catch((e) => documentError(doc, e));
+      for (const env of c.list('environment-id')) t = await api.request<Run>('POST', `/tasks/${encodeURIComponent(t.id)}/environments`, { environmentId: env });
+      c.print(t, () => `Created task ${t.id} (${t.name})${t.environmentIds.length ? `, linked to ${t.environmentIds.join(', ')}` : ''}`);
+      return 0;
+    }
+    case 'task delete': {
+      c.allowOnly();
+      const t = await api.request<Run>('DELETE', `/tasks/${encodeURIComponent(c.arg(2, 'TASK id'))}`);
+      c.print(t, () => `Deleted (retired) task ${t.id}: hidden from lists and new runs, kept for the runs that used it`);
+      return 0;
+    }
+    case 'task env': {
+      c.allowOnly();
+      const sub = c.arg(2, "'add' or 'remove'");
+      const taskId = encodeURIComponent(c.arg(3, 'TASK id'));
+      const envId = c.arg(4, 'ENV id');
+      let t: Run;
+      if (sub === 'add') t = await api.request<Run>('POST', `/tasks/${taskId}/environments`, { environmentId: envId });
+      else if (sub === 'remove') t = await api.request<Run>('DELETE', `/tasks/${taskId}/environments/${encodeURIComponent(envId)}`);
+      else throw new UsageError(`task env ${sub}: expected 'add' or 'remove'`);
+      c.print(t, () => `Task ${t.id} runs on: ${t.environmentIds.join(', ') || '(no linked environment)'}`);
       return 0;
     }
     case 'task list': {
@@ -201,7 +232,7 @@ async function dispatch(c: Command): Promise<number> {
       const file = c.flag('file');
       if (!name && !file) throw new UsageError('task update needs --name and/or --file');
       const doc = file ? loadDocument(file, 'task') : undefined;
-      const body = { ...(name ? { name } : {}), ...(doc ? { definition: doc.value } : {}) };
+      const body = { ...(name ? { name } : {}), ...(doc ? { definition: await uploadLocalSources(api, doc) } : {}) };
       const t = await api.request<Run>('PATCH', `/tasks/${encodeURIComponent(id)}`, body).catch((e) => (doc ? documentError(doc, e) : Promise.reject(e)));
       c.print(t, () => `Updated task ${t.id} (${t.name}) to version ${t.version}`);
       return 0;
@@ -236,6 +267,78 @@ async function dispatch(c: Command): Promise<number> {
       const res = await api.request<{ items: Run[] }>('GET', api.productPath('/environments'));
       c.print(res.items, () =>
         table(res.items.map((e) => ({ ...e, harness: e.definition.agent.harness, image: e.definition.image })), ['id', 'name', 'harness', 'image', 'enabled', 'version']),
+      );
+      return 0;
+    }
+    case 'env update': {
+      c.allowOnly('name', 'file');
+      const id = c.arg(2, 'ENV id');
+      const name = c.flag('name');
+      const file = c.flag('file');
+      if (!name && !file) throw new UsageError('env update needs --name and/or --file');
+      const doc = file ? loadDocument(file, 'environment') : undefined;
+      const body = { ...(name ? { name } : {}), ...(doc ? { definition: doc.value } : {}) };
+      const e = await api.request<Run>('PATCH', `/environments/${encodeURIComponent(id)}`, body).catch((err) => (doc ? documentError(doc, err) : Promise.reject(err)));
+      c.print(e, () => `Updated environment ${e.id} (${e.name}) to version ${e.version}`);
+      return 0;
+    }
+    case 'env enable':
+    case 'env disable': {
+      c.allowOnly();
+      const e = await api.request<Run>('POST', `/environments/${encodeURIComponent(c.arg(2, 'ENV id'))}/${verb}`, {});
+      c.print(e, () => `Environment ${e.id} is ${e.enabled ? 'enabled' : 'disabled'}`);
+      return 0;
+    }
+    case 'env delete': {
+      c.allowOnly();
+      const e = await api.request<Run>('DELETE', `/environments/${encodeURIComponent(c.arg(2, 'ENV id'))}`);
+      c.print(e, () => `Deleted (retired) environment ${e.id}: hidden from lists and new runs, kept for the runs that used it`);
+      return 0;
+    }
+    case 'secret set': {
+      c.allowOnly('value-from-env', 'environment-id');
+      const name = c.arg(2, 'secret NAME');
+      const value = await secretValue(c.flag('value-from-env'));
+      const env = c.flag('environment-id');
+      const s = await api.request<Run>('PUT', `/secrets/${encodeURIComponent(name)}`, { value, ...(env ? { environmentId: env } : {}) });
+      c.print(s, () => `Secret ${s.name} set (${s.scope}${s.environmentId ? ` ${s.environmentId}` : ''})`);
+      return 0;
+    }
+    case 'secret list': {
+      c.allowOnly('environment-id');
+      const env = c.flag('environment-id');
+      const res = await api.request<{ items: Run[] }>('GET', `/secrets${env ? `?environmentId=${encodeURIComponent(env)}` : ''}`);
+      c.print(res.items, () => table(res.items, ['name', 'scope', 'environmentId', 'createdAt', 'updatedAt']));
+      return 0;
+    }
+    case 'secret delete': {
+      c.allowOnly('environment-id');
+      const name = c.arg(2, 'secret NAME');
+      const env = c.flag('environment-id');
+      await api.request('DELETE', `/secrets/${encodeURIComponent(name)}${env ? `?environmentId=${encodeURIComponent(env)}` : ''}`);
+      c.print({ name, deleted: true }, () => `Deleted secret ${name}`);
+      return 0;
+    }
+    case 'create': {
+      c.allowOnly('file');
+      const doc = loadDocument(requiredFlag(c, 'file'), 'simulation');
+      const sim = doc.value as { product?: string; environmentIds?: string[]; secrets?: { name: string; valueFromEnv?: string }[] };
+      // Every variable is read before anything is sent: an unset one creates nothing.
+      const secrets = (sim.secrets ?? []).map((s, i) => {
+        const variable = s.valueFromEnv ?? s.name;
+        const value = process.env[variable];
+        if (value === undefined || value === '') {
+          throw new InputError(doc.describe([{ pointer: `/secrets/${i}/valueFromEnv`, message: `environment variable ${variable} is not set (secret ${s.name}); nothing was created` }]));
+        }
+        return { name: s.name, value };
+      });
+      const product = sim.product ? `/products/${encodeURIComponent(sim.product)}` : api.productPath('');
+      const withUploads = (await uploadLocalSources(api, doc, '/task')) as { task: unknown };
+      const created = await api
+        .request<Run>('POST', `${product}/simulations`, { task: withUploads.task, environmentIds: sim.environmentIds ?? [], secrets })
+        .catch((e) => documentError(doc, e));
+      c.print(created, () =>
+        [`Created task ${created.task.id} (${created.task.name})`, `  environments  ${created.task.environmentIds.join(', ') || '-'}`, `  secrets       ${created.secrets.join(', ') || '-'}`].join('\n'),
       );
       return 0;
     }
@@ -327,7 +430,26 @@ async function dispatch(c: Command): Promise<number> {
       return 0;
     }
   }
+  if (group === 'create' && verb) throw new UsageError(`create takes --file, not '${verb}'`);
   throw new UsageError(group ? `unknown command '${key}'` : 'no command given');
+}
+
+/**
+ * A secret's value: from the named environment variable, or from standard input when it is
+ * not a terminal; never from an argument, which would land in shell history and `ps`.
+ */
+async function secretValue(fromEnv: string | undefined): Promise<string> {
+  if (fromEnv) {
+    const v = process.env[fromEnv];
+    if (v === undefined || v === '') throw new UsageError(`environment variable ${fromEnv} is not set`);
+    return v;
+  }
+  if (process.stdin.isTTY) throw new UsageError('give the value with --value-from-env VAR, or on standard input (never as an argument)');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const v = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (!v) throw new UsageError('standard input gave an empty secret value');
+  return v;
 }
 
 function requiredFlag(c: Command, name: string): string {

@@ -12,6 +12,15 @@ export class Api {
   constructor(private readonly cfg: CliConfig) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.send<T>(method, path, body === undefined ? undefined : { type: 'application/json', data: JSON.stringify(body) });
+  }
+
+  /** A binary body (an upload). */
+  async upload<T>(path: string, data: Buffer, type = 'application/zip'): Promise<T> {
+    return this.send<T>('POST', path, { type, data });
+  }
+
+  private async send<T>(method: string, path: string, body?: { type: string; data: string | Buffer }): Promise<T> {
     if (!this.cfg.apiKey) {
       throw new ApiError(0, 'no_api_key', 'no API key configured: run `simlab config set --api-key KEY` or set SIMLAB_API_KEY');
     }
@@ -20,8 +29,8 @@ export class Api {
     try {
       res = await fetch(url, {
         method,
-        headers: { authorization: `Bearer ${this.cfg.apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        headers: { authorization: `Bearer ${this.cfg.apiKey}`, ...(body ? { 'content-type': body.type } : {}) },
+        ...(body ? { body: body.data } : {}),
       });
     } catch (err) {
       throw new ApiError(0, 'unreachable', `cannot reach the simlab API at ${this.cfg.apiUrl}: ${(err as Error).cause ?? (err as Error).message}`);

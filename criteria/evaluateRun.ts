@@ -9,6 +9,7 @@ import { scoreRun, type CriterionOutcome } from '../domain/scoring';
 import { truncate } from '../domain/text';
 import type { Criterion } from '../domain/contract';
 import { bindCriterion, type CriterionContext } from './index';
+import type { Redactor } from '../domain/redact';
 
 export async function evaluateCriterion(c: Criterion, ctx: CriterionContext): Promise<CriterionOutcome> {
   const started = Date.now();
@@ -30,11 +31,16 @@ export interface EvaluationSummary {
 export async function evaluateRun(
   ctx: Omit<CriterionContext, 'position'>,
   save: (verdict: ReturnType<typeof scoreRun>) => Promise<void>,
+  redactor?: Redactor,
 ): Promise<EvaluationSummary> {
   const outcomes: CriterionOutcome[][] = [];
   for (const [g, goal] of ctx.run.task.goals.entries()) {
     const row: CriterionOutcome[] = [];
-    for (const [i, c] of goal.criteria.entries()) row.push(await evaluateCriterion(c, { ...ctx, position: { goal: g, criterion: i } }));
+    for (const [i, c] of goal.criteria.entries()) {
+      const outcome = await evaluateCriterion(c, { ...ctx, position: { goal: g, criterion: i } });
+      // Evidence quotes output the run produced: secrets out before it is stored.
+      row.push(redactor ? redactor.redactDeep(outcome) : outcome);
+    }
     outcomes.push(row);
   }
   const verdict = scoreRun(ctx.run.task.goals, outcomes);

@@ -22,6 +22,7 @@ export const llmJudge: CriterionEvaluator<'llm_judge'> = {
     if (!rubric) throw new EvaluationError('llm_judge needs a rubric (or a description) to judge against');
     if (!ctx.judge) throw new EvaluationError('no judge model is configured: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL for a gateway)');
     const log = await ctx.sandbox.readFileTail(AGENT_LOG, OUTPUT_BUDGET_BYTES, ctx.onProgress);
+    // The log as stored: the agent's log artifact is redacted, and so is what a model is sent.
     const output = log ? log.content.toString('utf8') : '';
     const agentOutput = log?.truncated ? `[… earlier output omitted; the last ${OUTPUT_BUDGET_BYTES} bytes follow …]\n${output}` : output || '(the agent printed nothing)';
     const files = [];

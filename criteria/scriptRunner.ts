@@ -40,7 +40,7 @@ function scriptEnv(ctx: CriterionContext, maxScore: number): Record<string, stri
     SIMLAB_AGENT_DURATION_SECONDS: m.agentDurationMs === null ? null : (m.agentDurationMs / 1000).toFixed(3),
     SIMLAB_RUN_DURATION_SECONDS: m.runDurationMs === null ? null : (m.runDurationMs / 1000).toFixed(3),
   };
-  return Object.fromEntries(Object.entries(vars).filter((e): e is [string, string] => e[1] !== null));
+  return { ...ctx.secretEnv, ...Object.fromEntries(Object.entries(vars).filter((e): e is [string, string] => e[1] !== null)) };
 }
 
 export async function runCriterionScript(spec: ScriptSpec, ctx: CriterionContext): Promise<CriterionOutcome> {

@@ -10,6 +10,8 @@ export interface CriterionContext {
   sandbox: Sandbox;
   run: RunRecord;
   metrics: RunMetrics;
+  /** The run's secrets, as environment variables for checks that run in the sandbox. */
+  secretEnv: Record<string, string>;
   /** The model behind llm_judge; absent when none is configured. */
   judge?: Judge;
   /** Index of the criterion in the task, for files it needs in the sandbox. */

@@ -86,7 +86,8 @@ export interface RunVerdict {
   errors: { goal: string; criterion: string; evidence: string }[];
 }
 
-const round2 = (x: number) => Math.round(x * 100) / 100;
+/** Two decimals, rounding halves up: 66.665 (whose float is 66.66499…) gives 66.67. */
+const round2 = (x: number) => Math.round((x + Number.EPSILON * Math.max(1, Math.abs(x))) * 100) / 100;
 
 function criterionPassed(c: Pick<CriterionResult, 'status' | 'score' | 'maxScore'>, threshold: number): boolean | null {
   if (c.status !== 'evaluated' || c.score === null) return null;

@@ -10,6 +10,7 @@ import { agentTimeoutSeconds } from '../domain/contract';
 import type { Sandbox } from '../sandbox';
 import { claimAgentProcess, readAgentProcess, recordAgentOutcome, type RunRecord } from '../store/runs';
 import { AGENT_LOG } from './command';
+import type { RunSecrets } from '../secrets/runSecrets';
 import { harnessFor, type AgentResult, type HarnessContext } from './index';
 
 const LOG_LIMIT = 10 * 1024 * 1024;
@@ -19,6 +20,7 @@ export async function runAgentStep(
   deps: { prisma: PrismaClient; artifacts: ArtifactStore },
   run: RunRecord,
   sandbox: Sandbox,
+  secrets: RunSecrets,
   control: Pick<HarnessContext, 'heartbeat' | 'cancelled' | 'cancelRequested'>,
 ): Promise<AgentResult> {
   const harness = harnessFor(run.environment);
@@ -28,6 +30,7 @@ export async function runAgentStep(
     sandbox,
     run,
     timeoutMs: agentTimeoutSeconds(run.task, run.environment) * 1000,
+    secretEnv: secrets.env,
     processes: {
       read: () => readAgentProcess(deps.prisma, run.id),
       claim: (p) => claimAgentProcess(deps.prisma, run.id, p),
@@ -37,8 +40,10 @@ export async function runAgentStep(
   await sandbox.stopProcessesSinceBaseline();
 
   const log = (await sandbox.readFileTail(AGENT_LOG, LOG_LIMIT, control.heartbeat)) ?? { content: Buffer.alloc(0), truncated: false };
-  const stored = await deps.artifacts.put(artifactKeys.agentLog(run.id), log.content);
-  const text = log.content.toString('utf8');
+  // Whatever the agent printed of its secrets is redacted before anything is stored.
+  const content = secrets.redactor.redactBuffer(log.content);
+  const stored = await deps.artifacts.put(artifactKeys.agentLog(run.id), content);
+  const text = content.toString('utf8');
   await recordAgentOutcome(deps.prisma, run.id, {
     ...result,
     outputExcerpt: text.length > EXCERPT ? text.slice(text.length - EXCERPT) : text,

@@ -58,6 +58,7 @@ async function startOrResume(ctx: HarnessContext) {
     SIMLAB_PROMPT_FILE: PROMPT_FILE,
     ...(Buffer.byteLength(run.task.prompt) <= PROMPT_ENV_LIMIT ? { SIMLAB_PROMPT: run.task.prompt } : {}),
     ...(run.environment.agent.env ?? {}),
+    ...ctx.secretEnv,
   };
   // What exists now (PID 1, services of init commands) is kept when the agent's processes are ended.
   await sandbox.recordProcessBaseline();

@@ -8,6 +8,8 @@ export interface HarnessContext {
   run: RunRecord;
   /** The agent's time budget (task and environment limits combined). */
   timeoutMs: number;
+  /** The run's secrets, as environment variables for the agent. */
+  secretEnv: Record<string, string>;
   /** Where the harness records the process it starts, before starting it, so that a
    * retried step resumes that process instead of starting a second agent. */
   processes: {

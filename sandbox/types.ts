@@ -89,6 +89,8 @@ export interface Sandbox {
   processState(processId: string): Promise<ProcessState>;
   /** Writes files into an existing directory. */
   writeFiles(dir: string, files: SandboxFile[]): Promise<void>;
+  /** Unpacks a tar stream (already checked: relative names, owners set) into an existing directory. */
+  writeArchive(dir: string, tar: NodeJS.ReadableStream): Promise<void>;
   /** The last `limit` bytes of a file, or null when it does not exist. */
   readFileTail(path: string, limit: number, onProgress?: () => void): Promise<{ content: Buffer; truncated: boolean } | null>;
   /**

@@ -9,6 +9,9 @@ import { truncate } from '../domain/text';
 import { SIMLAB_DIR, shellArgv, type SandboxIdentity, type SandboxProvider } from '../sandbox';
 import type { RunRecord } from '../store/runs';
 import { AGENT_LOG, PROMPT_FILE } from '../harnesses/command';
+import type { RunSecrets } from '../secrets/runSecrets';
+import type { ArtifactStore } from '../artifacts';
+import { placeInitFiles } from './initFiles';
 
 export interface ProvisionResult {
   containerId: string;
@@ -18,17 +21,16 @@ export interface ProvisionResult {
 export async function provisionSandbox(
   deps: {
     sandboxes: SandboxProvider;
+    artifacts: ArtifactStore;
     identity: Omit<SandboxIdentity, 'runId' | 'iterationId' | 'organizationId'>;
     /** Called once the sandbox exists, before anything runs in it. */
     created: (containerId: string) => Promise<void>;
   },
   run: RunRecord,
+  secrets: RunSecrets,
   control: { signal: AbortSignal; onProgress: () => void },
 ): Promise<ProvisionResult> {
   await deps.sandboxes.destroy({ runId: run.id });
-  if (run.task.initFiles.length > 0) {
-    throw new SetupError(`init files (${run.task.initFiles.map((f) => f.type).join(', ')}) are not supported by this build yet`);
-  }
   const env = run.environment;
   const sandbox = await deps.sandboxes.create(
     { ...deps.identity, runId: run.id, iterationId: run.iterationId, organizationId: run.organizationId },
@@ -45,11 +47,13 @@ export async function provisionSandbox(
     { name: `${dir}/${path.posix.basename(AGENT_LOG)}`, content: '', mode: 0o600, owner: 'agent' },
   ]);
 
+  await placeInitFiles({ artifacts: deps.artifacts }, sandbox, run, secrets, control);
   for (const [i, cmd] of run.task.initCommands.entries()) {
-    const res = await sandbox.exec(shellArgv(cmd.command, cmd.workingDirectory), { timeoutSeconds: cmd.timeoutSeconds, ...control });
+    const res = await sandbox.exec(shellArgv(cmd.command, cmd.workingDirectory), { timeoutSeconds: cmd.timeoutSeconds, env: secrets.env, ...control });
     if (res.timedOut || res.exitCode !== 0) {
       const why = res.timedOut ? `timed out after ${cmd.timeoutSeconds}s` : `exited with ${res.exitCode}`;
-      throw new SetupError(`init command ${i + 1} (${truncate(cmd.command, 120)}) ${why}: ${truncate(res.output.trim(), 2000, true)}`);
+      // The message becomes the run's failure and a Temporal payload: no secret may be in it.
+      throw new SetupError(secrets.redactor.redact(`init command ${i + 1} (${truncate(cmd.command, 120)}) ${why}: ${truncate(res.output.trim(), 2000, true)}`));
     }
   }
   return { containerId: sandbox.id, initCommands: run.task.initCommands.length };

@@ -7,6 +7,7 @@ import { connectClient, connectWorker, ensureSearchAttributes } from '../config/
 import { DockerSandboxProvider } from '../sandbox';
 import { LocalArtifactStore } from '../artifacts';
 import { AnthropicJudge } from '../criteria/judge';
+import { loadKeyring } from '../secrets/keyring';
 import { createWorkers } from './workers';
 import { reapOrphans } from './reaper';
 
@@ -30,6 +31,7 @@ async function main() {
     sandboxes,
     artifacts: new LocalArtifactStore(cfg.artifactsDir),
     maxConcurrentRuns: cfg.maxConcurrentRuns,
+    keyring: loadKeyring(process.env, cfg.dataDir),
     ...(cfg.anthropic.apiKey ? { judge: new AnthropicJudge({ apiKey: cfg.anthropic.apiKey, ...(cfg.anthropic.baseUrl ? { baseURL: cfg.anthropic.baseUrl } : {}) }) } : {}),
   });
 

@@ -11,6 +11,7 @@ import type { SandboxProvider } from '../sandbox';
 import type { ArtifactStore } from '../artifacts';
 import { hostQueue as hostQueueName } from '../config';
 import type { Judge } from '../criteria/judge';
+import type { Keyring } from '../secrets/keyring';
 
 export interface WorkerSetup {
   connection: NativeConnection;
@@ -23,6 +24,7 @@ export interface WorkerSetup {
   artifacts: ArtifactStore;
   maxConcurrentRuns: number;
   judge?: Judge;
+  keyring?: Keyring;
   /** Prebuilt workflow bundle (tests share one); default: bundle workflows/ now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -50,6 +52,7 @@ export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
       hostId: s.hostId,
       deploymentId: s.deploymentId,
       ...(s.judge ? { judge: s.judge } : {}),
+      ...(s.keyring ? { keyring: s.keyring } : {}),
     }),
     maxConcurrentActivityTaskExecutions: s.maxConcurrentRuns * 2,
     // A restart or deploy gives running activities time to finish their current step;

@@ -100,6 +100,8 @@ export const taskSchema = {
           ref: { type: 'string', minLength: 1, maxLength: 255 },
           target: { type: 'string', minLength: 1, maxLength: 4096 },
           secretRef: secretName,
+          // Set by simlab from the upload a zip's source names: what a run froze is that content.
+          sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
         },
         allOf: [
           { if: { properties: { type: { const: 'git' } } }, then: { required: ['url'] } },

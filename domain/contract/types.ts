@@ -26,6 +26,9 @@ export interface GoalInput extends CriterionFields {
   criteria?: CriterionInput[];
 }
 
+/** How a task's zip init file names an upload: `upload:<id>`. */
+export const UPLOAD_PREFIX = 'upload:';
+
 export interface InitFile {
   type: 'zip' | 'git';
   source?: string;
@@ -33,6 +36,8 @@ export interface InitFile {
   ref?: string;
   target?: string;
   secretRef?: string;
+  /** A zip upload's content hash, pinned when the task is written. */
+  sha256?: string;
 }
 
 export interface InitCommand {

@@ -90,12 +90,7 @@ function misplacedField(owner: unknown): string {
  * rather than stored and silently ignored.
  */
 const NOT_YET: Partial<Record<ContractKind, { pointer: string; message: string }[]>> = {
-  task: [{ pointer: '/secrets', message: 'is not supported by this build yet (encrypted secrets come with their own release); remove it' }],
-  environment: [
-    { pointer: '/secrets', message: 'is not supported by this build yet (encrypted secrets come with their own release); remove it' },
-    { pointer: '/resources/diskMb', message: 'is not enforced by this build yet (disk quotas come with their own release); remove it' },
-  ],
-  simulation: [{ pointer: '/task/secrets', message: 'is not supported by this build yet (encrypted secrets come with their own release); remove it' }],
+  environment: [{ pointer: '/resources/diskMb', message: 'is not enforced by this build yet (disk quotas come with their own release); remove it' }],
 };
 
 function notYetSupported(kind: ContractKind, doc: unknown): Violation[] {

@@ -148,6 +148,11 @@ export class DockerSandbox implements Sandbox {
     await this.container.putArchive(pack as unknown as Readable, { path: dir });
   }
 
+  async writeArchive(dir: string, tarStream: NodeJS.ReadableStream): Promise<void> {
+    // Docker resolves `dir` and every entry inside the container's root: nothing lands on the host.
+    await this.container.putArchive(tarStream as unknown as Readable, { path: dir });
+  }
+
   async readFileTail(path: string, limit: number, onProgress?: () => void): Promise<{ content: Buffer; truncated: boolean } | null> {
     const res = await this.exec(['/bin/sh', '-c', 'test -f "$1" || exit 3; tail -c "$2" -- "$1"', 'simlab', path, String(limit)], {
       timeoutSeconds: 120,

@@ -4,9 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { main as cli } from '../../cli/main';
 import { createOrganization } from '../../api/tenancy';
 import { startHarness, task, type Harness } from './harness';
+import { cliFor } from './cli';
 
 const fixtures = path.join(__dirname, '..', 'fixtures');
 let h: Harness;
@@ -21,26 +21,7 @@ afterAll(async () => {
   fs.rmSync(configDir, { recursive: true, force: true });
 });
 
-/** Runs the CLI in this process against the harness's API, with its own config file. */
-async function simlab(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const saved = { ...process.env };
-  process.env.SIMLAB_CONFIG = path.join(configDir, 'config.json');
-  process.env.SIMLAB_API_URL = h.baseUrl;
-  process.env.SIMLAB_API_KEY = h.org.apiKey;
-  process.env.SIMLAB_WATCH_INTERVAL_MS = '250';
-  const out: string[] = [];
-  const err: string[] = [];
-  try {
-    const code = await cli(
-      argv,
-      (s) => void out.push(s),
-      (s) => void err.push(s),
-    );
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    process.env = saved;
-  }
-}
+const simlab = cliFor(() => h, () => configDir);
 
 describe('task validation', () => {
   it('answers 400 with every violation by JSON pointer, and writes nothing', async () => {

@@ -238,7 +238,7 @@ describe('evaluation types', () => {
       const metrics = { agentExitCode: 0, agentDurationMs: 1000, runDurationMs: 5000, inputTokens: null, outputTokens: null, costUsd: null, agentTurns: null, toolCalls: null };
       const verdicts: unknown[] = [];
       for (let i = 0; i < 2; i++) {
-        await evaluateRun({ sandbox, run, metrics, signal: new AbortController().signal, onProgress: () => {} }, async (v) => {
+        await evaluateRun({ sandbox, run, metrics, secretEnv: {}, signal: new AbortController().signal, onProgress: () => {} }, async (v) => {
           verdicts.push(JSON.parse(JSON.stringify(v.goals, (k, val) => (k === 'durationMs' ? undefined : val))));
         });
       }

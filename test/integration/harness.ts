@@ -19,6 +19,7 @@ import { createWorkers } from '../../workers/workers';
 import { DockerSandboxProvider, type SandboxInfo } from '../../sandbox';
 import { LocalArtifactStore } from '../../artifacts';
 import type { Judge } from '../../criteria/judge';
+import { createKeyring } from '../../secrets/keyring';
 import { ensureSearchAttributes } from '../../config/temporal';
 import { isTerminal, type RunStatus } from '../../domain/runLifecycle';
 import { BUNDLE_PATH, TEST_IMAGE, testEnv } from './env';
@@ -65,6 +66,7 @@ export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: J
   const docker = new Docker();
   const sandboxes = new DockerSandboxProvider(docker);
   const artifacts = new LocalArtifactStore(artifactsDir);
+  const keyring = createKeyring(randomBytes(32));
   const connection = await Connection.connect({ address: env.temporalAddress });
   await ensureSearchAttributes(connection, 'default');
   const client = new Client({ connection, namespace: 'default' });
@@ -80,6 +82,7 @@ export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: J
     artifacts,
     maxConcurrentRuns: 4,
     ...(opts.judge ? { judge: opts.judge } : {}),
+    keyring,
     workflowBundle: { codePath: BUNDLE_PATH },
   });
   const running = workers.map((w) => w.run());
@@ -90,6 +93,7 @@ export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: J
     maxConcurrentRuns: 4,
     temporalUi: { uiUrl: 'http://127.0.0.1:8233', namespace: 'default' },
     artifacts,
+    keyring,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -248,7 +248,10 @@ describe('a run', () => {
     const taskId = await h.createTask(task(helloGoals));
     const [runId] = await h.runTask(taskId, [envId]);
     await h.waitForRun(runId!);
-    const d = await h.client.workflow.getHandle(`simlab-run-${runId}`).describe();
+    // The database has the final status a moment before the workflow upserts it and closes.
+    const handle = h.client.workflow.getHandle(`simlab-run-${runId}`);
+    await handle.result();
+    const d = await handle.describe();
     const sa = Object.fromEntries(d.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]));
     expect(sa).toMatchObject({
       SimlabTask: taskId,

@@ -26,6 +26,7 @@ function scriptedSandbox(answer: (argv: string[], opts: ExecOptions) => Partial<
     startProcess: unused,
     processState: unused,
     writeFiles: unused,
+    writeArchive: unused,
     readFileTail: unused,
     readFile: unused,
     exportDirectory: unused,
@@ -62,7 +63,7 @@ const task: TaskInput = {
 };
 
 const metrics = { agentExitCode: 0, agentDurationMs: 1000, runDurationMs: 2000, inputTokens: null, outputTokens: null, costUsd: null, agentTurns: null, toolCalls: null };
-const ctx = (sandbox: Sandbox) => ({ sandbox, run: runOf(task), metrics, signal: new AbortController().signal, onProgress: () => {} });
+const ctx = (sandbox: Sandbox) => ({ sandbox, run: runOf(task), metrics, secretEnv: {}, signal: new AbortController().signal, onProgress: () => {} });
 
 describe('evaluating a run', () => {
   it("records a check that could not run as an error, keeps the other criteria, and gives the run no score", async () => {
