@@ -8,16 +8,19 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../prisma/client';
 import { ArtifactTooLargeError, type ArtifactStore } from '../artifacts';
-import { archiveHome, MAX_ARCHIVE_BYTES } from '../artifacts/archiveHome';
+import { archiveHome, changesSinceSetup, MAX_ARCHIVE_BYTES } from '../artifacts/archiveHome';
 import type { SandboxProvider } from '../sandbox';
 import { provisionSandbox, type ProvisionResult } from '../setup/provision';
 import { runAgentStep } from '../harnesses/agentStep';
+import { redactingWriter } from '../transcript/redacting';
+import { transcriptWriter } from '../transcript/store';
 import type { AgentResult } from '../harnesses';
 import { evaluateRun, type EvaluationSummary } from '../criteria/evaluateRun';
-import { loadRun, loadRunMetrics, recordArchive, recordSandbox } from '../store/runs';
+import { loadRun, loadRunMetrics, recordArchive, recordChanges, recordSandbox } from '../store/runs';
 import type { Judge } from '../criteria/judge';
 import type { Keyring } from '../secrets/keyring';
 import { loadRunSecrets } from '../secrets/runSecrets';
+import { DEFAULT_PRICES, type PriceTable } from '../config/prices';
 import { saveVerdict } from '../store/results';
 import { steadyHeartbeat } from './heartbeat';
 
@@ -33,6 +36,9 @@ export interface SandboxActivityDeps {
   judge?: Judge;
   /** Decrypts the run's secrets (on this worker, never through Temporal). */
   keyring?: Keyring;
+  /** The model API for agent harnesses that call one (claude). */
+  anthropic?: { apiKey?: string; baseURL?: string };
+  prices?: PriceTable;
 }
 
 export interface ArchiveResult {
@@ -47,15 +53,17 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
       const ctx = Context.current();
       return steadyHeartbeat(async () => {
         const run = await loadRun(prisma, runId);
+        const secrets = await loadRunSecrets(prisma, deps.keyring, run);
         return provisionSandbox(
           {
             sandboxes,
             artifacts: deps.artifacts,
             identity: { hostId: deps.hostId, deploymentId: deps.deploymentId },
             created: (containerId) => recordSandbox(prisma, runId, { containerId, hostId: deps.hostId }),
+            transcript: redactingWriter(transcriptWriter(prisma, runId), secrets.redactor),
           },
           run,
-          await loadRunSecrets(prisma, deps.keyring, run),
+          secrets,
           { signal: ctx.cancellationSignal, onProgress: () => ctx.heartbeat() },
         );
       });
@@ -65,7 +73,7 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
       const ctx = Context.current();
       ctx.heartbeat();
       const run = await loadRun(prisma, runId);
-      return runAgentStep({ prisma, artifacts: deps.artifacts }, run, sandboxes.attach(runId), await loadRunSecrets(prisma, deps.keyring, run), {
+      return runAgentStep({ prisma, artifacts: deps.artifacts, anthropic: deps.anthropic ?? {}, prices: deps.prices ?? DEFAULT_PRICES }, run, sandboxes.attach(runId), await loadRunSecrets(prisma, deps.keyring, run), {
         heartbeat: () => ctx.heartbeat(),
         cancelled: ctx.cancelled,
         cancelRequested: () => ctx.cancellationDetails?.cancelRequested === true,
@@ -90,6 +98,7 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
           },
           (verdict) => saveVerdict(prisma, runId, verdict),
           secrets.redactor,
+          redactingWriter(transcriptWriter(prisma, runId), secrets.redactor),
         );
       });
     },
@@ -101,6 +110,8 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
           const archived = await archiveHome(deps.artifacts, sandboxes.attach(runId), (await loadRunSecrets(prisma, deps.keyring, run)).redactor);
           if (!archived) return { archived: false };
           await recordArchive(prisma, runId, archived);
+          const changes = await changesSinceSetup(deps.artifacts, runId);
+          if (changes) await recordChanges(prisma, runId, changes);
           return { archived: true, bytes: archived.bytes };
         } catch (err) {
           if (err instanceof ArtifactTooLargeError) {

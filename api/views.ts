@@ -72,6 +72,17 @@ export function runSummaryView(r: {
   };
 }
 
+/** Milliseconds per phase of the product documents: setup, agent, evaluation, archive and cleanup. */
+function phaseDurations(inStatus: Record<string, number>) {
+  return {
+    setup: inStatus.creating_sandbox ?? null,
+    agent: inStatus.running ?? null,
+    evaluation: inStatus.evaluating ?? null,
+    // From the end of evaluation to the final status: archiving and destroying the sandbox.
+    archive: inStatus.analyzing ?? null,
+  };
+}
+
 export async function runDetailView(prisma: PrismaClient, ctx: ViewContext, organizationId: string, runId: string) {
   const r = await prisma.run.findFirst({
     where: { id: runId, organizationId },
@@ -101,8 +112,21 @@ export async function runDetailView(prisma: PrismaClient, ctx: ViewContext, orga
       exitCode: r.agentExitCode,
       timedOut: r.agentTimedOut,
       durationMs: r.agentDurationMs,
+      stopReason: r.agentStopReason,
       outputExcerpt: r.agentOutputExcerpt,
     },
+    // Null where the harness does not report a figure: unknown, not 0.
+    usage: {
+      inputTokens: r.inputTokens,
+      outputTokens: r.outputTokens,
+      cacheReadTokens: r.cacheReadTokens,
+      cacheWriteTokens: r.cacheWriteTokens,
+      turns: r.agentTurns,
+      toolCalls: r.toolCalls,
+      costUsd: r.costUsd,
+      phases: phaseDurations(phases),
+    },
+    changes: r.changes ?? null,
     goals: r.goalResults.map((g) => ({ ...goalSummaryOf(g), criteria: g.criteria.map(criterionResultOf) })),
     statusHistory: history,
     timings: {
@@ -114,6 +138,8 @@ export async function runDetailView(prisma: PrismaClient, ctx: ViewContext, orga
     },
     // Artifacts are read through the API from the artifact store; where they sit is not the caller's business.
     artifacts: {
+      transcript: { url: `/v1/runs/${r.id}/artifacts/transcript` },
+      events: { url: `/v1/runs/${r.id}/events` },
       agentLog: r.agentLogKey ? { url: `/v1/runs/${r.id}/artifacts/agent-log` } : null,
       archive: r.archiveKey ? { url: `/v1/runs/${r.id}/artifacts/archive`, bytes: r.archiveBytes, sha256: r.archiveSha256 } : null,
     },

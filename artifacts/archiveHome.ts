@@ -8,15 +8,33 @@ import { AGENT_HOME, type Sandbox } from '../sandbox';
 import { artifactKeys, type ArtifactInfo, type ArtifactStore } from './types';
 import { Redactor } from '../domain/redact';
 import { redactTar } from './redactTar';
+import { diffManifests, manifestOf, type WorkspaceChanges } from './workspaceChanges';
 
 export const MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024;
 
-export async function archiveHome(artifacts: ArtifactStore, sandbox: Sandbox, redactor: Redactor = new Redactor([])): Promise<ArtifactInfo | null> {
+export async function archiveHome(
+  artifacts: ArtifactStore,
+  sandbox: Sandbox,
+  redactor: Redactor = new Redactor([]),
+  key: string = artifactKeys.homeArchive(sandbox.runId),
+): Promise<ArtifactInfo | null> {
   const exported = await sandbox.exportDirectory(AGENT_HOME);
   // No sandbox (setup never created one): nothing to archive.
   if (!exported) return null;
   const tar = redactTar(exported, redactor);
   const gzip = createGzip();
   tar.on('error', (err: Error) => gzip.destroy(err));
-  return artifacts.put(artifactKeys.homeArchive(sandbox.runId), tar.pipe(gzip), { maxBytes: MAX_ARCHIVE_BYTES });
+  return artifacts.put(key, tar.pipe(gzip), { maxBytes: MAX_ARCHIVE_BYTES });
+}
+
+/** The agent's changes since setup, or null when either side was not archived. */
+export async function changesSinceSetup(artifacts: ArtifactStore, runId: string): Promise<WorkspaceChanges | null> {
+  const before = await artifacts.get(artifactKeys.setupArchive(runId));
+  const after = await artifacts.get(artifactKeys.homeArchive(runId));
+  if (!before || !after) {
+    before?.stream.destroy();
+    after?.stream.destroy();
+    return null;
+  }
+  return diffManifests(await manifestOf(before.stream), await manifestOf(after.stream));
 }

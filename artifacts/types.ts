@@ -33,6 +33,8 @@ export interface ArtifactStore {
 export const artifactKeys = {
   agentLog: (runId: string) => `${runId}/agent.log`,
   homeArchive: (runId: string) => `${runId}/home.tar.gz`,
+  /** The home right after setup: what the agent's changes are measured against. */
+  setupArchive: (runId: string) => `${runId}/setup-home.tar.gz`,
   /** Uploads are content-addressed per organization: the same zip is stored once. */
   upload: (organizationId: string, sha256: string) => `uploads/${organizationId}/${sha256}.zip`,
 };

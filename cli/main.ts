@@ -3,6 +3,8 @@
  * `simlab task create --file task.json`, `simlab task run TASK --watch`, `simlab run get RUN`,
  * `--format json` on every command.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CONTRACT } from '../domain/contract';
 import { isTerminal, type RunStatus } from '../domain/runLifecycle';
 import { readConfig, writeConfig, configPath, type CliConfig } from '../client/config';
@@ -35,6 +37,9 @@ Usage:
   simlab secret delete NAME [--environment-id ENV]
   simlab run list [--task-id TASK] [--status STATUS] [--iteration-id ITER]
   simlab run get RUN
+  simlab run logs RUN [--follow]            the transcript (--format json: the events)
+  simlab run actions RUN                    normalized agent actions
+  simlab run download RUN [--output DIR]    home.tar.gz, transcript.jsonl, agent.log
   simlab run cancel RUN
   simlab iteration get ITER
   simlab iteration cancel ITER
@@ -53,7 +58,7 @@ interface Parsed {
   flags: Map<string, string[]>;
 }
 
-const BOOLEAN_FLAGS = new Set(['watch', 'help']);
+const BOOLEAN_FLAGS = new Set(['watch', 'help', 'follow']);
 
 function parseArgs(argv: string[]): Parsed {
   const positionals: string[] = [];
@@ -119,6 +124,29 @@ class Command {
 
 type Run = Record<string, any>;
 
+function renderEvent(e: Run): string {
+  const d = e.data ?? {};
+  const head = `${String(e.seq).padStart(4)} ${e.at.slice(11, 23)} ${e.type.padEnd(14)}`;
+  switch (e.type) {
+    case 'status':
+      return `${head} ${d.from ?? '-'} -> ${d.to}${d.detail ? `  ${d.detail}` : ''}${d.failure ? `  (${d.failure.category}: ${d.failure.message})` : ''}`;
+    case 'command_output':
+    case 'agent_message':
+    case 'thinking':
+      return `${head} ${indent(String(d.text ?? '').replace(/\n$/, ''), ' '.repeat(head.length + 1)).trimStart()}`;
+    case 'tool_call':
+      return `${head} ${d.name} ${JSON.stringify(d.input).slice(0, 300)}`;
+    case 'tool_result':
+      return `${head} ${d.name ?? d.id}${d.isError ? ' (error)' : ''}${d.interrupted ? ' (interrupted)' : ''} ${String(d.output ?? '').slice(0, 300)}`;
+    case 'criterion':
+      return `${head} ${d.name}: ${d.status === 'evaluated' ? (d.passed ? 'pass' : 'fail') : d.status} ${d.score ?? '-'}/${d.maxScore}`;
+    case 'setup':
+      return `${head} ${d.step}${d.command ? ` ${d.command} -> exit ${d.exitCode}` : ''}${d.target ? ` -> ${d.target}` : ''}`;
+    default:
+      return `${head} ${JSON.stringify(d).slice(0, 300)}`;
+  }
+}
+
 function renderRun(r: Run): string {
   const lines = [
     `Run ${r.id}  ${r.status}${r.verdict ? `  ${r.verdict.toUpperCase()}` : ''}`,
@@ -132,6 +160,10 @@ function renderRun(r: Run): string {
     lines.push(`  agent        exit ${cell(r.agent.exitCode)}${r.agent.timedOut ? ' (timed out)' : ''} in ${duration(r.agent.durationMs)}`);
   }
   lines.push(`  duration     ${duration(r.timings.durationMs)}`, `  temporal     ${r.temporal.url}`);
+  if (r.usage && (r.usage.inputTokens !== null || r.usage.costUsd !== null)) {
+    lines.push(`  usage        ${cell(r.usage.inputTokens)} in / ${cell(r.usage.outputTokens)} out tokens, ${cell(r.usage.turns)} turns, ${cell(r.usage.toolCalls)} tool calls, cost ${r.usage.costUsd === null ? 'unknown' : `$${r.usage.costUsd.toFixed(4)}`}`);
+  }
+  if (r.changes) lines.push(`  changes      ${r.changes.added.length} added, ${r.changes.changed.length} changed, ${r.changes.deleted.length} deleted`);
   if (r.artifacts?.archive) lines.push(`  archive      ${r.artifacts.archive.bytes} bytes, sha256 ${r.artifacts.archive.sha256} (GET ${r.artifacts.archive.url})`);
   lines.push('', 'Status history:');
   for (const h of r.statusHistory) lines.push(`  ${h.at}  ${h.to.padEnd(16)} ${h.detail ?? ''}`.trimEnd());
@@ -363,6 +395,48 @@ async function dispatch(c: Command): Promise<number> {
       c.allowOnly();
       const r = await api.request<Run>('GET', `/runs/${encodeURIComponent(c.arg(2, 'RUN id'))}`);
       c.print(r, () => renderRun(r));
+      return 0;
+    }
+    case 'run logs': {
+      c.allowOnly('follow');
+      const id = encodeURIComponent(c.arg(2, 'RUN id'));
+      const follow = c.bool('follow');
+      const all: Run[] = [];
+      for (let after = 0; ; ) {
+        const page = await api.request<{ items: Run[]; nextAfter: number; ended: boolean }>('GET', `/runs/${id}/events?after=${after}&limit=1000`);
+        for (const e of page.items) {
+          // Following: one event per line as it comes; otherwise one JSON array at the end.
+          if (c.json && follow) c.out(JSON.stringify(e));
+          else if (c.json) all.push(e);
+          else c.out(renderEvent(e));
+        }
+        after = page.nextAfter;
+        if (page.items.length === 1000) continue;
+        if (!follow || page.ended) break;
+        await new Promise((r) => setTimeout(r, Number(process.env.SIMLAB_WATCH_INTERVAL_MS ?? 2000)));
+      }
+      if (c.json && !follow) c.out(JSON.stringify(all, null, 2));
+      return 0;
+    }
+    case 'run actions': {
+      c.allowOnly();
+      const res = await api.request<{ items: Run[] }>('GET', `/runs/${encodeURIComponent(c.arg(2, 'RUN id'))}/actions`);
+      c.print(res.items, () => table(res.items, ['seq', 'kind', 'outcome', 'target']));
+      return 0;
+    }
+    case 'run download': {
+      c.allowOnly('output');
+      const id = c.arg(2, 'RUN id');
+      const dir = path.resolve(c.flag('output') ?? `simlab-${id}`);
+      fs.mkdirSync(dir, { recursive: true });
+      const written: string[] = [];
+      for (const [name, route] of [['home.tar.gz', 'archive'], ['transcript.jsonl', 'transcript'], ['agent.log', 'agent-log']] as const) {
+        const body = await api.download(`/runs/${encodeURIComponent(id)}/artifacts/${route}`);
+        if (body === null) continue;
+        fs.writeFileSync(path.join(dir, name), body, { mode: 0o600 });
+        written.push(name);
+      }
+      c.print({ directory: dir, files: written }, () => `Saved ${written.join(', ')} in ${dir}`);
       return 0;
     }
     case 'run cancel': {

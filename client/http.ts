@@ -15,6 +15,28 @@ export class Api {
     return this.send<T>(method, path, body === undefined ? undefined : { type: 'application/json', data: JSON.stringify(body) });
   }
 
+  /** A binary resource (an artifact), or null when the run has none. */
+  async download(path: string): Promise<Buffer | null> {
+    if (!this.cfg.apiKey) throw new ApiError(0, 'no_api_key', 'no API key configured: run `simlab config set --api-key KEY` or set SIMLAB_API_KEY');
+    const url = `${this.cfg.apiUrl!.replace(/\/$/, '')}/v1${path}`;
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: { authorization: `Bearer ${this.cfg.apiKey}` } });
+    } catch (err) {
+      throw new ApiError(0, 'unreachable', `cannot reach the simlab API at ${this.cfg.apiUrl}: ${(err as Error).cause ?? (err as Error).message}`);
+    }
+    if (res.status === 404) {
+      const e = readWireError(await res.json().catch(() => null));
+      if (e?.code === 'no_artifact') return null;
+      throw new ApiError(404, e?.code ?? 'not_found', e?.message ?? 'not found');
+    }
+    if (!res.ok) {
+      const e = readWireError(await res.json().catch(() => null));
+      throw new ApiError(res.status, e?.code ?? 'http_error', e?.message ?? `HTTP ${res.status}`, e?.details);
+    }
+    return Buffer.from(await res.arrayBuffer());
+  }
+
   /** A binary body (an upload). */
   async upload<T>(path: string, data: Buffer, type = 'application/zip'): Promise<T> {
     return this.send<T>('POST', path, { type, data });

@@ -10,6 +10,7 @@ import { truncate } from '../domain/text';
 import type { Criterion } from '../domain/contract';
 import { bindCriterion, type CriterionContext } from './index';
 import type { Redactor } from '../domain/redact';
+import type { TranscriptWriter } from '../transcript/types';
 
 export async function evaluateCriterion(c: Criterion, ctx: CriterionContext): Promise<CriterionOutcome> {
   const started = Date.now();
@@ -32,6 +33,7 @@ export async function evaluateRun(
   ctx: Omit<CriterionContext, 'position'>,
   save: (verdict: ReturnType<typeof scoreRun>) => Promise<void>,
   redactor?: Redactor,
+  transcript?: TranscriptWriter,
 ): Promise<EvaluationSummary> {
   const outcomes: CriterionOutcome[][] = [];
   for (const [g, goal] of ctx.run.task.goals.entries()) {
@@ -45,6 +47,14 @@ export async function evaluateRun(
   }
   const verdict = scoreRun(ctx.run.task.goals, outcomes);
   await save(verdict);
+  await transcript?.append(
+    ...verdict.goals.flatMap((g) =>
+      g.criteria.map((c) => ({
+        type: 'criterion' as const,
+        data: { goal: g.name, name: c.name, evaluationType: c.evaluationType, status: c.status, score: c.score, maxScore: c.maxScore, passed: c.passed, evidence: truncate(c.evidence, 4000) },
+      })),
+    ),
+  );
   if (verdict.errors.length) {
     const what = verdict.errors.map((e) => `'${e.criterion}' (${truncate(e.evidence, 300)})`).join('; ');
     throw new EvaluationError(`${verdict.errors.length} criterion check(s) could not run: ${what}`);

@@ -67,6 +67,21 @@ export class Redactor {
   }
 
   /**
+   * Where a stream may be cut at or before `cut` without splitting a secret that starts
+   * before it and ends after it (streamed output is redacted chunk by chunk).
+   */
+  safeCut(b: Buffer, cut: number): number {
+    let safe = cut;
+    for (const p of this.patterns) {
+      const form = Buffer.from(p.form, 'utf8');
+      for (let at = b.indexOf(form, Math.max(0, cut - form.length + 1)); at !== -1 && at < cut; at = b.indexOf(form, at + 1)) {
+        if (at + form.length > cut) safe = Math.min(safe, at);
+      }
+    }
+    return safe;
+  }
+
+  /**
    * Same-length masking for byte streams whose length is fixed in advance (tar entries):
    * each occurrence becomes `[secret:NAME]` padded or cut to the value's length.
    */

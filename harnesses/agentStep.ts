@@ -1,7 +1,8 @@
 /**
- * The running step, common to every harness: the harness runs the agent; then every
- * process the agent started is ended (nothing may change the sandbox while it is
- * evaluated and archived), and its output is kept in the artifact store and on the run.
+ * The running step, common to every harness: the harness runs the agent, its output
+ * streaming into the transcript as it goes; then every process the agent started is
+ * ended (nothing may change the sandbox while it is evaluated and archived), and its
+ * output, usage and stop reason are kept in the artifact store and on the run.
  */
 import type { PrismaClient } from '../prisma/client';
 import type { ArtifactStore } from '../artifacts';
@@ -9,7 +10,12 @@ import { artifactKeys } from '../artifacts';
 import { agentTimeoutSeconds } from '../domain/contract';
 import type { Sandbox } from '../sandbox';
 import { claimAgentProcess, readAgentProcess, recordAgentOutcome, type RunRecord } from '../store/runs';
+import { conversationStore } from '../store/conversation';
+import { streamedOutputBytes, transcriptWriter } from '../transcript/store';
+import { redactingWriter } from '../transcript/redacting';
+import type { PriceTable } from '../config/prices';
 import { AGENT_LOG } from './command';
+import { OutputStreamer } from './outputStream';
 import type { RunSecrets } from '../secrets/runSecrets';
 import { harnessFor, type AgentResult, type HarnessContext } from './index';
 
@@ -17,7 +23,7 @@ const LOG_LIMIT = 10 * 1024 * 1024;
 const EXCERPT = 4000;
 
 export async function runAgentStep(
-  deps: { prisma: PrismaClient; artifacts: ArtifactStore },
+  deps: { prisma: PrismaClient; artifacts: ArtifactStore; anthropic: { apiKey?: string; baseURL?: string }; prices: PriceTable },
   run: RunRecord,
   sandbox: Sandbox,
   secrets: RunSecrets,
@@ -26,6 +32,9 @@ export async function runAgentStep(
   const harness = harnessFor(run.environment);
   // Before any sandbox call: a slow exec create must not look like a dead attempt.
   control.heartbeat();
+  const transcript = redactingWriter(transcriptWriter(deps.prisma, run.id), secrets.redactor);
+  const format = run.environment.agent.outputFormat === 'claude-code-stream-json' ? 'claude-code-stream-json' : 'text';
+  const streamer = new OutputStreamer(sandbox, AGENT_LOG, transcript, secrets.redactor, await streamedOutputBytes(deps.prisma, run.id), format);
   const result = await harness.run({
     sandbox,
     run,
@@ -35,19 +44,36 @@ export async function runAgentStep(
       read: () => readAgentProcess(deps.prisma, run.id),
       claim: (p) => claimAgentProcess(deps.prisma, run.id, p),
     },
+    transcript,
+    pollOutput: (final) => streamer.poll(final),
+    anthropic: {
+      ...deps.anthropic,
+      ...(secrets.env.ANTHROPIC_API_KEY ? { apiKey: secrets.env.ANTHROPIC_API_KEY } : {}),
+      ...(secrets.env.ANTHROPIC_BASE_URL ? { baseURL: secrets.env.ANTHROPIC_BASE_URL } : {}),
+    },
+    prices: deps.prices,
+    conversation: conversationStore(deps.prisma, run.id),
     ...control,
   });
   await sandbox.stopProcessesSinceBaseline();
+  await streamer.poll(true);
 
   const log = (await sandbox.readFileTail(AGENT_LOG, LOG_LIMIT, control.heartbeat)) ?? { content: Buffer.alloc(0), truncated: false };
   // Whatever the agent printed of its secrets is redacted before anything is stored.
   const content = secrets.redactor.redactBuffer(log.content);
   const stored = await deps.artifacts.put(artifactKeys.agentLog(run.id), content);
   const text = content.toString('utf8');
+  const streamed = streamer.usage ? { ...streamer.usage, toolCalls: streamer.toolCalls } : undefined;
+  const usage = result.usage ?? streamed;
+  const stopReason = result.stopReason ?? (result.timedOut ? 'timeout' : 'exited');
   await recordAgentOutcome(deps.prisma, run.id, {
-    ...result,
+    exitCode: result.exitCode,
+    timedOut: result.timedOut,
+    durationMs: result.durationMs,
     outputExcerpt: text.length > EXCERPT ? text.slice(text.length - EXCERPT) : text,
     log: stored,
+    ...(usage ? { usage } : {}),
+    stopReason,
   });
-  return result;
+  return { ...result, stopReason, ...(usage ? { usage } : {}) };
 }

@@ -26,10 +26,12 @@ export const commandHarness: AgentHarness = {
     ctx.heartbeat();
     for (;;) {
       const state = await sandbox.processState(started.processId);
-      if (state.state === 'exited') return { exitCode: state.exitCode, timedOut: false, durationMs: Date.now() - started.startedAt.getTime() };
+      if (state.state === 'exited') return { exitCode: state.exitCode, timedOut: false, durationMs: Date.now() - started.startedAt.getTime(), stopReason: 'exited' };
       if (Date.now() - started.startedAt.getTime() >= ctx.timeoutMs) {
-        return { exitCode: null, timedOut: true, durationMs: Date.now() - started.startedAt.getTime() };
+        return { exitCode: null, timedOut: true, durationMs: Date.now() - started.startedAt.getTime(), stopReason: 'timeout' };
       }
+      // The transcript follows the agent as it works; a failed read is retried next poll.
+      await ctx.pollOutput(false).catch(() => undefined);
       try {
         await Promise.race([sleep(POLL_MS), ctx.cancelled]);
       } catch (err) {

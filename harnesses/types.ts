@@ -2,6 +2,9 @@
 import type { EnvironmentDefinition, Harness } from '../domain/contract';
 import type { Sandbox } from '../sandbox';
 import type { AgentProcess, RunRecord } from '../store/runs';
+import type { TranscriptWriter } from '../transcript/types';
+import type { PriceTable } from '../config/prices';
+import type { ConversationStore } from './conversation';
 
 export interface HarnessContext {
   sandbox: Sandbox;
@@ -16,6 +19,16 @@ export interface HarnessContext {
     read(): Promise<AgentProcess | null>;
     claim(p: AgentProcess): Promise<boolean>;
   };
+  /** The run's transcript; what is appended is redacted of the run's secrets on the way. */
+  transcript: TranscriptWriter;
+  /** Streams what the agent printed so far into the transcript (`final`: it has ended). */
+  pollOutput(final: boolean): Promise<void>;
+  /** The model API for harnesses that call one (the worker's configuration, or the
+   * run's ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL secrets, which win). */
+  anthropic: { apiKey?: string; baseURL?: string };
+  prices: PriceTable;
+  /** Persistence of a model conversation (claude harness); see harnesses/conversation.ts. */
+  conversation: ConversationStore;
   /** Call at least every few seconds: a silent step is taken for a dead worker. */
   heartbeat(): void;
   /** Rejects when the step is cancelled or its worker shuts down. */
@@ -24,10 +37,29 @@ export interface HarnessContext {
   cancelRequested(): boolean;
 }
 
+export interface AgentUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  turns: number;
+  toolCalls: number;
+  /** Estimated from the price table; null when the model has no price (unknown, not 0). */
+  costUsd: number | null;
+}
+
+/** Why the agent step ended. */
+export type StopReason = 'exited' | 'end_turn' | 'max_turns' | 'timeout' | 'cost_cap' | 'cancelled' | 'crashed';
+
 export interface AgentResult {
   exitCode: number | null;
   timedOut: boolean;
   durationMs: number;
+  /** Known when the harness reports it (claude harness, claude-code stream output). */
+  usage?: AgentUsage;
+  stopReason?: StopReason;
+  /** An agent failure to report (crashed, cost cap, max turns): the run is still evaluated. */
+  agentFailure?: string;
 }
 
 export interface AgentHarness {
@@ -38,3 +70,5 @@ export interface AgentHarness {
 }
 
 export type HarnessRegistry = Record<Harness, AgentHarness>;
+
+export type { ConversationStore } from './conversation';

@@ -91,6 +91,8 @@ export interface Sandbox {
   writeFiles(dir: string, files: SandboxFile[]): Promise<void>;
   /** Unpacks a tar stream (already checked: relative names, owners set) into an existing directory. */
   writeArchive(dir: string, tar: NodeJS.ReadableStream): Promise<void>;
+  /** At most `limit` bytes of a file from byte `offset` on, or null when it does not exist. */
+  readFileFrom(path: string, offset: number, limit: number): Promise<Buffer | null>;
   /** The last `limit` bytes of a file, or null when it does not exist. */
   readFileTail(path: string, limit: number, onProgress?: () => void): Promise<{ content: Buffer; truncated: boolean } | null>;
   /**

@@ -10,8 +10,10 @@ import { SIMLAB_DIR, shellArgv, type SandboxIdentity, type SandboxProvider } fro
 import type { RunRecord } from '../store/runs';
 import { AGENT_LOG, PROMPT_FILE } from '../harnesses/command';
 import type { RunSecrets } from '../secrets/runSecrets';
-import type { ArtifactStore } from '../artifacts';
+import { artifactKeys, ArtifactTooLargeError, type ArtifactStore } from '../artifacts';
+import { archiveHome } from '../artifacts/archiveHome';
 import { placeInitFiles } from './initFiles';
+import type { TranscriptWriter } from '../transcript/types';
 
 export interface ProvisionResult {
   containerId: string;
@@ -25,6 +27,7 @@ export async function provisionSandbox(
     identity: Omit<SandboxIdentity, 'runId' | 'iterationId' | 'organizationId'>;
     /** Called once the sandbox exists, before anything runs in it. */
     created: (containerId: string) => Promise<void>;
+    transcript: TranscriptWriter;
   },
   run: RunRecord,
   secrets: RunSecrets,
@@ -37,6 +40,7 @@ export async function provisionSandbox(
     { image: env.image, resources: env.resources, network: env.network, env: { SIMLAB_PROMPT_FILE: PROMPT_FILE } },
   );
   await deps.created(sandbox.id);
+  await deps.transcript.append({ type: 'setup', data: { step: 'sandbox', image: env.image, resources: env.resources, network: env.network } });
   // Root-owned: the agent reads its prompt and appends to its log, but cannot replace
   // anything simlab reads after the agent has run. Not a tmpfs: Docker's archive API
   // cannot see into one.
@@ -47,14 +51,26 @@ export async function provisionSandbox(
     { name: `${dir}/${path.posix.basename(AGENT_LOG)}`, content: '', mode: 0o600, owner: 'agent' },
   ]);
 
-  await placeInitFiles({ artifacts: deps.artifacts }, sandbox, run, secrets, control);
+  await placeInitFiles({ artifacts: deps.artifacts, transcript: deps.transcript }, sandbox, run, secrets, control);
   for (const [i, cmd] of run.task.initCommands.entries()) {
     const res = await sandbox.exec(shellArgv(cmd.command, cmd.workingDirectory), { timeoutSeconds: cmd.timeoutSeconds, env: secrets.env, ...control });
+    await deps.transcript.append({
+      type: 'setup',
+      data: { step: 'init_command', index: i + 1, command: cmd.command, exitCode: res.exitCode, timedOut: res.timedOut, durationMs: res.durationMs, output: truncate(res.output, 20000, true) },
+    });
     if (res.timedOut || res.exitCode !== 0) {
       const why = res.timedOut ? `timed out after ${cmd.timeoutSeconds}s` : `exited with ${res.exitCode}`;
       // The message becomes the run's failure and a Temporal payload: no secret may be in it.
       throw new SetupError(secrets.redactor.redact(`init command ${i + 1} (${truncate(cmd.command, 120)}) ${why}: ${truncate(res.output.trim(), 2000, true)}`));
     }
+  }
+  // The starting state the agent's changes are measured against; too large, and the run
+  // just has no list of changes.
+  try {
+    await archiveHome(deps.artifacts, sandbox, secrets.redactor, artifactKeys.setupArchive(run.id));
+  } catch (err) {
+    if (!(err instanceof ArtifactTooLargeError)) throw err;
+    await deps.transcript.append({ type: 'setup', data: { step: 'snapshot', skipped: err.message } });
   }
   return { containerId: sandbox.id, initCommands: run.task.initCommands.length };
 }

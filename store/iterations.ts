@@ -61,8 +61,10 @@ export async function createIteration(
         runCount: runs.length,
       },
     });
-    await tx.run.createMany({ data: runs });
+    await tx.run.createMany({ data: runs.map((r) => ({ ...r, eventCount: 1 })) });
     await tx.runStatusChange.createMany({ data: runs.map((r) => ({ runId: r.id, from: null, to: 'queued' })) });
+    // Each run's transcript opens with its queuing (event 1), written in bulk.
+    await tx.runEvent.createMany({ data: runs.map((r) => ({ runId: r.id, seq: 1, type: 'status', data: { from: null, to: 'queued' } })) });
     return lastIterationNumber;
   });
   return { iterationId, number, workflowId, runIds: runs.map((r) => r.id) };

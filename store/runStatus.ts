@@ -6,6 +6,7 @@
 import type { PrismaClient } from '../prisma/client';
 import { canTransition, isTerminal, type FailureCategory, type RunStatus } from '../domain/runLifecycle';
 import { RunStateError } from '../domain/errors';
+import { appendEventsTx } from '../transcript/store';
 
 export interface TransitionInput {
   runId: string;
@@ -47,6 +48,10 @@ export async function transitionRun(prisma: PrismaClient, input: TransitionInput
     await tx.runStatusChange.create({
       data: { runId: input.runId, from, to: input.to, at: now, detail: input.detail ?? input.failure?.message.slice(0, 4000) ?? null },
     });
+    // The transcript's status events are written with the change itself: never one without the other.
+    await appendEventsTx(tx, input.runId, [
+      { type: 'status', at: now, data: { from, to: input.to, ...(input.detail ? { detail: input.detail } : {}), ...(input.failure ? { failure: input.failure } : {}) } },
+    ]);
     return { from, to: input.to, changed: true };
   });
 }
@@ -68,6 +73,9 @@ export async function cancelQueuedRuns(prisma: PrismaClient, iterationId: string
     });
     if (count !== ids.length) throw new Error(`iteration ${iterationId}: runs changed concurrently; retrying`);
     await tx.runStatusChange.createMany({ data: ids.map((runId) => ({ runId, from: 'queued', to: 'cancelled', at: now, detail: message })) });
+    for (const runId of ids) {
+      await appendEventsTx(tx, runId, [{ type: 'status', at: now, data: { from: 'queued', to: 'cancelled', failure: { category: 'cancelled', message } } }]);
+    }
     return count;
   });
 }

@@ -2,7 +2,7 @@
  * A run's record apart from its status (which changes only in store/runStatus): loading
  * it with its frozen snapshots, and writing down what each step learned.
  */
-import type { PrismaClient } from '../prisma/client';
+import type { Prisma, PrismaClient } from '../prisma/client';
 import type { EnvironmentDefinition, TaskDefinition } from '../domain/contract';
 import { RunStateError } from '../domain/errors';
 import type { RunStatus } from '../domain/runLifecycle';
@@ -75,6 +75,8 @@ export interface AgentOutcome {
   durationMs: number;
   outputExcerpt: string;
   log: ArtifactInfo | null;
+  usage?: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; turns: number; toolCalls: number; costUsd: number | null };
+  stopReason: string;
 }
 
 export async function recordAgentOutcome(prisma: PrismaClient, runId: string, o: AgentOutcome): Promise<void> {
@@ -86,8 +88,24 @@ export async function recordAgentOutcome(prisma: PrismaClient, runId: string, o:
       agentDurationMs: o.durationMs,
       agentOutputExcerpt: o.outputExcerpt,
       agentLogKey: o.log?.key ?? null,
+      agentStopReason: o.stopReason,
+      ...(o.usage
+        ? {
+            inputTokens: o.usage.inputTokens,
+            outputTokens: o.usage.outputTokens,
+            cacheReadTokens: o.usage.cacheReadTokens,
+            cacheWriteTokens: o.usage.cacheWriteTokens,
+            agentTurns: o.usage.turns,
+            toolCalls: o.usage.toolCalls,
+            costUsd: o.usage.costUsd,
+          }
+        : {}),
     },
   });
+}
+
+export async function recordChanges(prisma: PrismaClient, runId: string, changes: object): Promise<void> {
+  await prisma.run.update({ where: { id: runId }, data: { changes: changes as Prisma.InputJsonValue } });
 }
 
 export async function recordArchive(prisma: PrismaClient, runId: string, a: ArtifactInfo): Promise<void> {
@@ -108,16 +126,19 @@ export interface RunMetrics {
 }
 
 export async function loadRunMetrics(prisma: PrismaClient, runId: string): Promise<RunMetrics> {
-  const r = await prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { agentExitCode: true, agentDurationMs: true, startedAt: true } });
+  const r = await prisma.run.findUniqueOrThrow({
+    where: { id: runId },
+    select: { agentExitCode: true, agentDurationMs: true, startedAt: true, inputTokens: true, outputTokens: true, costUsd: true, agentTurns: true, toolCalls: true },
+  });
   return {
     agentExitCode: r.agentExitCode,
     agentDurationMs: r.agentDurationMs,
     runDurationMs: r.startedAt ? Date.now() - r.startedAt.getTime() : null,
-    // The command harness reports no usage; the Claude harness will.
-    inputTokens: null,
-    outputTokens: null,
-    costUsd: null,
-    agentTurns: null,
-    toolCalls: null,
+    // Null unless the harness reported usage (a plain command reports none).
+    inputTokens: r.inputTokens,
+    outputTokens: r.outputTokens,
+    costUsd: r.costUsd,
+    agentTurns: r.agentTurns,
+    toolCalls: r.toolCalls,
   };
 }

@@ -8,6 +8,7 @@ import { DockerSandboxProvider } from '../sandbox';
 import { LocalArtifactStore } from '../artifacts';
 import { AnthropicJudge } from '../criteria/judge';
 import { loadKeyring } from '../secrets/keyring';
+import { loadPrices } from '../config/prices';
 import { createWorkers } from './workers';
 import { reapOrphans } from './reaper';
 
@@ -32,6 +33,8 @@ async function main() {
     artifacts: new LocalArtifactStore(cfg.artifactsDir),
     maxConcurrentRuns: cfg.maxConcurrentRuns,
     keyring: loadKeyring(process.env, cfg.dataDir),
+    anthropic: { ...(cfg.anthropic.apiKey ? { apiKey: cfg.anthropic.apiKey } : {}), ...(cfg.anthropic.baseUrl ? { baseURL: cfg.anthropic.baseUrl } : {}) },
+    prices: loadPrices(),
     ...(cfg.anthropic.apiKey ? { judge: new AnthropicJudge({ apiKey: cfg.anthropic.apiKey, ...(cfg.anthropic.baseUrl ? { baseURL: cfg.anthropic.baseUrl } : {}) }) } : {}),
   });
 

@@ -12,6 +12,7 @@ import type { ArtifactStore } from '../artifacts';
 import { hostQueue as hostQueueName } from '../config';
 import type { Judge } from '../criteria/judge';
 import type { Keyring } from '../secrets/keyring';
+import type { PriceTable } from '../config/prices';
 
 export interface WorkerSetup {
   connection: NativeConnection;
@@ -25,6 +26,8 @@ export interface WorkerSetup {
   maxConcurrentRuns: number;
   judge?: Judge;
   keyring?: Keyring;
+  anthropic?: { apiKey?: string; baseURL?: string };
+  prices?: PriceTable;
   /** Prebuilt workflow bundle (tests share one); default: bundle workflows/ now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -53,6 +56,8 @@ export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
       deploymentId: s.deploymentId,
       ...(s.judge ? { judge: s.judge } : {}),
       ...(s.keyring ? { keyring: s.keyring } : {}),
+      ...(s.anthropic ? { anthropic: s.anthropic } : {}),
+      ...(s.prices ? { prices: s.prices } : {}),
     }),
     maxConcurrentActivityTaskExecutions: s.maxConcurrentRuns * 2,
     // A restart or deploy gives running activities time to finish their current step;

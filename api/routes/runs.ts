@@ -5,12 +5,14 @@ import { RUN_STATUSES, isTerminal, type RunStatus } from '../../domain/runLifecy
 import { transitionRun } from '../../store/runStatus';
 import { iterationProgress } from '../../store/iterations';
 import { artifactKeys } from '../../artifacts';
+import { readEvents } from '../../transcript/store';
+import { actionsOf } from '../../transcript/actions';
 import { principal } from '../auth';
 import { HttpError, notFound } from '../errors';
 import { findProduct } from '../tenancy';
 import { runDetailView, runSummaryView } from '../views';
 import type { ApiDeps } from '../app';
-import { pageParams, stringParam } from './params';
+import { intParam, pageParams, stringParam } from './params';
 
 export function runRoutes(deps: ApiDeps): Router {
   const r = Router();
@@ -108,13 +110,55 @@ export function runRoutes(deps: ApiDeps): Router {
       if (!run) throw notFound('run', req.params.id);
       const key = run[column];
       const found = key === keyOf(run.id) ? await deps.artifacts.get(key) : null;
-      if (!found) throw new HttpError(404, 'not_found', `run '${run.id}' has no ${name.replace('-', ' ')}`);
+      if (!found) throw new HttpError(404, 'no_artifact', `run '${run.id}' has no ${name.replace('-', ' ')}`);
       res.setHeader('content-type', contentType);
       res.setHeader('content-length', String(found.bytes));
       res.setHeader('content-disposition', `attachment; filename="${run.id}-${fileName}"`);
       await pipeline(found.stream, res);
     });
   };
+  // The transcript, page by page: `after` is the last seq the caller has.
+  r.get('/runs/:id/events', async (req, res) => {
+    const { organizationId } = principal(req);
+    const run = await prisma.run.findFirst({ where: { id: req.params.id, organizationId }, select: { id: true, status: true } });
+    if (!run) throw notFound('run', req.params.id);
+    const after = intParam(req.query.after, 'after', 0, 1e9) ?? 0;
+    const limit = intParam(req.query.limit, 'limit', 1, 1000) ?? 500;
+    const items = await readEvents(prisma, run.id, { after, limit });
+    res.json({ items, nextAfter: items.length ? items[items.length - 1]!.seq : after, ended: isTerminal(run.status as RunStatus) });
+  });
+
+  r.get('/runs/:id/actions', async (req, res) => {
+    const { organizationId } = principal(req);
+    const run = await prisma.run.findFirst({
+      where: { id: req.params.id, organizationId },
+      select: { id: true, environmentSnapshot: true, agentExitCode: true, agentStartedAt: true, createdAt: true },
+    });
+    if (!run) throw notFound('run', req.params.id);
+    const events = await readEvents(prisma, run.id, { limit: 100_000, types: ['tool_call', 'tool_result', 'agent_message'] });
+    const env = run.environmentSnapshot as { agent?: { harness?: string; command?: string } };
+    const fallback = env.agent?.harness === 'command' && env.agent.command
+      ? { command: env.agent.command, exitCode: run.agentExitCode, at: (run.agentStartedAt ?? run.createdAt).toISOString() }
+      : undefined;
+    res.json({ items: actionsOf(events, fallback) });
+  });
+
+  // The whole transcript as JSON lines (what `run download` saves).
+  r.get('/runs/:id/artifacts/transcript', async (req, res) => {
+    const { organizationId } = principal(req);
+    const run = await prisma.run.findFirst({ where: { id: req.params.id, organizationId }, select: { id: true } });
+    if (!run) throw notFound('run', req.params.id);
+    res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
+    res.setHeader('content-disposition', `attachment; filename="${run.id}-transcript.jsonl"`);
+    for (let after = 0; ; ) {
+      const page = await readEvents(prisma, run.id, { after, limit: 1000 });
+      for (const e of page) res.write(`${JSON.stringify(e)}\n`);
+      if (page.length < 1000) break;
+      after = page[page.length - 1]!.seq;
+    }
+    res.end();
+  });
+
   artifactRoute('agent-log', artifactKeys.agentLog, 'agentLogKey', 'text/plain; charset=utf-8', 'agent.log');
   artifactRoute('archive', artifactKeys.homeArchive, 'archiveKey', 'application/gzip', 'home.tar.gz');
 

@@ -153,6 +153,12 @@ export const environmentSchema = {
         maxTurns: { type: 'integer', minimum: 1, maximum: 1000 },
         systemPrompt: { type: 'string', maxLength: 200000 },
         timeoutMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 70 },
+        outputFormat: { enum: ['text', 'claude-code-stream-json'] },
+        maxTokens: { type: 'integer', minimum: 1, maximum: 128000 },
+        thinkingBudgetTokens: { type: 'integer', minimum: 1024, maximum: 128000 },
+        costCapUsd: { type: 'number', exclusiveMinimum: 0, maximum: 10000 },
+        temperature: { type: 'number', minimum: 0, maximum: 1 },
+        bashTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
         env: {
           type: 'object',
           maxProperties: 100,

@@ -111,6 +111,14 @@ export interface EnvironmentInput {
     systemPrompt?: string;
     timeoutMinutes?: number;
     env?: Record<string, string>;
+    /** command harness: how to read its output beyond plain text. */
+    outputFormat?: 'text' | 'claude-code-stream-json';
+    /** claude harness */
+    maxTokens?: number;
+    thinkingBudgetTokens?: number;
+    costCapUsd?: number;
+    temperature?: number;
+    bashTimeoutSeconds?: number;
   };
   resources?: { cpus?: number; memoryMb?: number; pids?: number; diskMb?: number };
   network?: { enabled?: boolean };

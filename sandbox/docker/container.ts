@@ -153,6 +153,16 @@ export class DockerSandbox implements Sandbox {
     await this.container.putArchive(tarStream as unknown as Readable, { path: dir });
   }
 
+  async readFileFrom(path: string, offset: number, limit: number): Promise<Buffer | null> {
+    const res = await this.exec(['/bin/sh', '-c', 'test -f "$1" || exit 3; tail -c "+$(( $2 + 1 ))" -- "$1" | head -c "$3"', 'simlab', path, String(offset), String(limit)], {
+      timeoutSeconds: 60,
+      outputLimit: limit,
+    });
+    if (res.exitCode === 3) return null;
+    if (res.exitCode !== 0) throw new Error(`reading ${path} from ${offset} failed with exit ${res.exitCode}`);
+    return res.bytes;
+  }
+
   async readFileTail(path: string, limit: number, onProgress?: () => void): Promise<{ content: Buffer; truncated: boolean } | null> {
     const res = await this.exec(['/bin/sh', '-c', 'test -f "$1" || exit 3; tail -c "$2" -- "$1"', 'simlab', path, String(limit)], {
       timeoutSeconds: 120,

@@ -15,6 +15,7 @@ import type { RunRecord } from '../../store/runs';
 import type { RunSecrets } from '../../secrets/runSecrets';
 import { zipToTar } from './zip';
 import { gitCheckout } from './git';
+import type { TranscriptWriter } from '../../transcript/types';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -37,7 +38,7 @@ async function makeDir(sandbox: Sandbox, dir: string, signal: AbortSignal): Prom
 }
 
 export async function placeInitFiles(
-  deps: { artifacts: ArtifactStore },
+  deps: { artifacts: ArtifactStore; transcript: TranscriptWriter },
   sandbox: Sandbox,
   run: RunRecord,
   secrets: RunSecrets,
@@ -57,6 +58,7 @@ export async function placeInitFiles(
         const tar = await zipToTar(name, zip);
         await makeDir(sandbox, target, control.signal);
         await sandbox.writeArchive(target, tar);
+        await deps.transcript.append({ type: 'setup', data: { step: 'init_file', type: 'zip', source: f.source, sha256: f.sha256, target } });
       } else {
         const token = f.secretRef ? secrets.gitTokens[f.secretRef] : undefined;
         if (f.secretRef && token === undefined) throw new SetupError(`${what}: secret ${f.secretRef} is not set`);
@@ -64,6 +66,7 @@ export async function placeInitFiles(
         try {
           await makeDir(sandbox, target, control.signal);
           await sandbox.writeArchive(target, checkout.tar);
+          await deps.transcript.append({ type: 'setup', data: { step: 'init_file', type: 'git', url: f.url, ref: f.ref ?? null, commit: checkout.commit, target } });
         } finally {
           await checkout.cleanup();
         }

@@ -29,6 +29,7 @@ function scriptedSandbox(answer: (argv: string[], opts: ExecOptions) => Partial<
     writeArchive: unused,
     readFileTail: unused,
     readFile: unused,
+    readFileFrom: unused,
     exportDirectory: unused,
     recordProcessBaseline: unused,
     stopProcessesSinceBaseline: unused,
