@@ -10,6 +10,7 @@ import { uploadRoutes } from './routes/uploads';
 import { simulationRoutes } from './routes/simulations';
 import { authenticate } from './auth';
 import { errorHandler, HttpError } from './errors';
+import { guardInput, requireJsonBodies } from './inputGuard';
 import { taskRoutes } from './routes/tasks';
 import { environmentRoutes } from './routes/environments';
 import { runRoutes } from './routes/runs';
@@ -30,7 +31,9 @@ export interface ApiDeps {
 export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(requireJsonBodies([/^\/v1\/uploads$/]));
   app.use(express.json({ limit: '2mb' }));
+  app.use(guardInput);
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });

@@ -28,6 +28,11 @@ export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
   const e = err as { status?: number; type?: string; message?: string };
   if (e.type === 'entity.parse.failed') return send(res, 400, 'invalid_json', `request body is not valid JSON: ${e.message}`);
   if (e.type === 'entity.too.large') return send(res, 413, 'too_large', 'request body is too large');
+  // A path that is not valid percent-encoding, say: the request's fault, whatever threw it.
+  if (err instanceof URIError) return send(res, 400, 'invalid_path', 'the request path is not valid percent-encoded UTF-8');
+  // Other client errors of the parsers (unsupported charset or content encoding, …).
+  const status = e.status ?? (err as { statusCode?: number }).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return send(res, status, e.type ? e.type.replace(/\./g, '_') : 'bad_request', e.message ?? 'bad request');
   console.error('[api] unhandled error:', err);
   return send(res, 500, 'internal', 'internal error');
 };

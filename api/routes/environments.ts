@@ -8,6 +8,7 @@ import { findProduct } from '../tenancy';
 import { environmentView } from '../views';
 import type { ApiDeps } from '../app';
 import { pageParams } from './params';
+import { onlyFields } from '../inputGuard';
 
 export function environmentRoutes({ prisma }: ApiDeps): Router {
   const r = Router();
@@ -62,7 +63,7 @@ export function environmentRoutes({ prisma }: ApiDeps): Router {
   r.patch('/environments/:id', async (req, res) => {
     const { organizationId } = principal(req);
     const env = await findEnvironment(organizationId, req.params.id);
-    const body = (req.body ?? {}) as { name?: unknown; definition?: unknown };
+    const body = onlyFields(req.body, ['name', 'definition']) as { name?: unknown; definition?: unknown };
     if (body.definition === undefined && body.name === undefined) {
       throw new HttpError(400, 'validation_failed', 'nothing to update: give a name or a definition', [{ pointer: '', message: "must have 'name' or 'definition'" }]);
     }

@@ -4,6 +4,7 @@ import { newId } from '../../domain/ids';
 import { principal } from '../auth';
 import { HttpError } from '../errors';
 import type { ApiDeps } from '../app';
+import { onlyFields } from '../inputGuard';
 
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -22,7 +23,7 @@ export function productRoutes({ prisma }: ApiDeps): Router {
 
   r.post('/products', async (req, res) => {
     const { organizationId } = principal(req);
-    const { slug, name } = (req.body ?? {}) as { slug?: unknown; name?: unknown };
+    const { slug, name } = onlyFields(req.body, ['slug', 'name']) as { slug?: unknown; name?: unknown };
     const violations = [];
     if (typeof slug !== 'string' || !SLUG.test(slug)) violations.push({ pointer: '/slug', message: 'must be lowercase letters, digits and dashes' });
     if (name !== undefined && (typeof name !== 'string' || !name.trim())) violations.push({ pointer: '/name', message: 'must be a non-empty string' });

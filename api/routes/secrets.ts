@@ -9,6 +9,7 @@ import { HttpError, notFound } from '../errors';
 import type { ApiDeps } from '../app';
 import { deleteSecret, listSecrets, setSecret } from '../../secrets/store';
 import { stringParam } from './params';
+import { onlyFields } from '../inputGuard';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MAX_VALUE_BYTES = 64 * 1024;
@@ -39,7 +40,7 @@ export function secretRoutes(deps: ApiDeps): Router {
   r.put('/secrets/:name', async (req, res) => {
     const { organizationId } = principal(req);
     checkName(req.params.name);
-    const body = (req.body ?? {}) as { value?: unknown; environmentId?: unknown };
+    const body = onlyFields(req.body, ['value', 'environmentId']) as { value?: unknown; environmentId?: unknown };
     if (typeof body.value !== 'string' || Buffer.byteLength(body.value) < MIN_SECRET_LENGTH || Buffer.byteLength(body.value) > MAX_VALUE_BYTES) {
       throw new HttpError(400, 'validation_failed', 'the secret value is missing or of the wrong size', [
         { pointer: '/value', message: `must be a string of ${MIN_SECRET_LENGTH} to ${MAX_VALUE_BYTES} bytes` },

@@ -13,6 +13,7 @@ import { findProduct } from '../tenancy';
 import { taskView } from '../views';
 import type { ApiDeps } from '../app';
 import { resolveUploads } from '../uploads';
+import { onlyFields } from '../inputGuard';
 import { sealedSecretRow } from '../../secrets/store';
 
 interface SimulationBody {
@@ -31,7 +32,7 @@ export function simulationRoutes(deps: ApiDeps): Router {
   r.post('/products/:product/simulations', async (req, res) => {
     const { organizationId } = principal(req);
     const product = await findProduct(prisma, organizationId, req.params.product);
-    const body = (req.body ?? {}) as SimulationBody;
+    const body = onlyFields(req.body, ['task', 'environmentIds', 'secrets']) as SimulationBody;
     const v = validateDocument<TaskInput>('task', body.task);
     if (!v.ok) throw invalid('simulation', v.violations.map((x) => ({ ...x, pointer: `/task${x.pointer}` })));
     const violations: { pointer: string; message: string }[] = [];

@@ -10,6 +10,7 @@ import type { ApiDeps } from '../app';
 import { launchIteration } from '../launch';
 import { resolveUploads, uploadsOf } from '../uploads';
 import { pageParams, stringParam } from './params';
+import { literalLike, onlyFields } from '../inputGuard';
 
 export function taskRoutes(deps: ApiDeps): Router {
   const r = Router();
@@ -59,7 +60,7 @@ export function taskRoutes(deps: ApiDeps): Router {
     const search = stringParam(req.query.search);
     const { limit } = pageParams(req.query);
     const tasks = await prisma.task.findMany({
-      where: { organizationId, productId: product.id, retiredAt: null, ...(search ? { name: { contains: search, mode: 'insensitive' } } : {}) },
+      where: { organizationId, productId: product.id, retiredAt: null, ...(search ? { name: { contains: literalLike(search), mode: 'insensitive' } } : {}) },
       orderBy: { createdAt: 'desc' },
       take: limit,
     });
@@ -76,7 +77,7 @@ export function taskRoutes(deps: ApiDeps): Router {
   r.patch('/tasks/:id', async (req, res) => {
     const { organizationId } = principal(req);
     const task = await findTask(organizationId, req.params.id);
-    const body = (req.body ?? {}) as { name?: unknown; definition?: unknown };
+    const body = onlyFields(req.body, ['name', 'definition']) as { name?: unknown; definition?: unknown };
     let doc: unknown;
     if (body.definition !== undefined) {
       doc = body.name !== undefined ? { ...(body.definition as object), name: body.name } : body.definition;
@@ -107,7 +108,7 @@ export function taskRoutes(deps: ApiDeps): Router {
   r.post('/tasks/:id/environments', async (req, res) => {
     const { organizationId } = principal(req);
     const task = await findTask(organizationId, req.params.id);
-    const environmentId = (req.body ?? {}).environmentId as unknown;
+    const environmentId = onlyFields(req.body, ['environmentId']).environmentId;
     if (typeof environmentId !== 'string' || !environmentId) {
       throw new HttpError(400, 'validation_failed', 'environmentId is required', [{ pointer: '/environmentId', message: 'must be an environment id' }]);
     }
@@ -129,8 +130,7 @@ export function taskRoutes(deps: ApiDeps): Router {
   r.post('/tasks/:id/runs', async (req, res) => {
     const { organizationId } = principal(req);
     const task = await findTask(organizationId, req.params.id);
-    const body = (req.body ?? {}) as { environmentIds?: unknown };
-    const ids = body.environmentIds;
+    const ids = onlyFields(req.body, ['environmentIds']).environmentIds;
     if (ids !== undefined && (!Array.isArray(ids) || ids.length === 0 || ids.some((x) => typeof x !== 'string' || !x))) {
       throw new HttpError(400, 'validation_failed', 'environmentIds must be a non-empty list of environment ids (leave it out to run the linked environments)', [
         { pointer: '/environmentIds', message: 'must be a non-empty array of non-empty strings' },
