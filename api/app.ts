@@ -7,6 +7,7 @@ import type { TemporalSettings } from '../config';
 import type { Keyring } from '../secrets/keyring';
 import { secretRoutes } from './routes/secrets';
 import { uploadRoutes } from './routes/uploads';
+import { apiKeyRoutes } from './routes/apiKeys';
 import { simulationRoutes } from './routes/simulations';
 import { authenticate } from './auth';
 import { errorHandler, HttpError } from './errors';
@@ -45,6 +46,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(runRoutes(deps));
   v1.use(secretRoutes(deps));
   v1.use(uploadRoutes(deps));
+  v1.use(apiKeyRoutes(deps));
   v1.use(simulationRoutes(deps));
   app.use('/v1', v1);
   app.use((req) => {

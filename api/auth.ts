@@ -2,7 +2,8 @@
  * API keys: `sk_<random>`, shown once at creation, stored as sha256 only. Every request
  * resolves its key to one organization; every query below is scoped to it.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { displayPrefix, generateApiKey, isWellFormedApiKey } from '../domain/apiKeyFormat';
 import type { RequestHandler } from 'express';
 import type { PrismaClient } from '../prisma/client';
 import { newId } from '../domain/ids';
@@ -21,18 +22,40 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export async function createApiKey(prisma: PrismaClient, organizationId: string, name: string): Promise<{ id: string; key: string }> {
-  const key = `sk_${randomBytes(24).toString('base64url')}`;
+export async function createApiKey(prisma: PrismaClient, organizationId: string, name: string): Promise<{ id: string; key: string; prefix: string; createdAt: Date }> {
+  const key = generateApiKey();
   const id = newId('key');
-  await prisma.apiKey.create({ data: { id, organizationId, name, prefix: key.slice(0, 10), hash: hashKey(key) } });
-  return { id, key };
+  const row = await prisma.apiKey.create({ data: { id, organizationId, name, prefix: displayPrefix(key), hash: hashKey(key) } });
+  return { id, key, prefix: row.prefix, createdAt: row.createdAt };
+}
+
+/**
+ * Failed authentications, per client address and per key prefix, in a sliding minute: a
+ * guesser is slowed to a trickle, a client with a good key is never affected.
+ */
+class FailureLimiter {
+  private readonly hits = new Map<string, number[]>();
+  constructor(private readonly limit: number, private readonly windowMs = 60_000) {}
+  blocked(key: string, now = Date.now()): number {
+    const recent = (this.hits.get(key) ?? []).filter((t) => now - t < this.windowMs);
+    this.hits.set(key, recent);
+    return recent.length >= this.limit ? Math.ceil((recent[0]! + this.windowMs - now) / 1000) : 0;
+  }
+  fail(key: string, now = Date.now()) {
+    const recent = this.hits.get(key) ?? [];
+    recent.push(now);
+    this.hits.set(key, recent);
+    if (this.hits.size > 10_000) this.hits.delete(this.hits.keys().next().value!);
+  }
 }
 
 /** lastUsedAt is a hint for people (which keys are still in use), not an audit log: one
  * write per key per minute at most, whatever the request rate. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-export function authenticate(prisma: PrismaClient): RequestHandler {
+export function authenticate(prisma: PrismaClient, limits: { perAddress?: number; perPrefix?: number } = {}): RequestHandler {
+  const byAddress = new FailureLimiter(limits.perAddress ?? 30);
+  const byPrefix = new FailureLimiter(limits.perPrefix ?? 10);
   const lastWritten = new Map<string, number>();
   const touch = (keyId: string) => {
     const now = Date.now();
@@ -44,9 +67,23 @@ export function authenticate(prisma: PrismaClient): RequestHandler {
   return async (req, _res, next) => {
     const header = req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) throw new HttpError(401, 'unauthenticated', 'missing API key: send "Authorization: Bearer <key>"');
-    const key = await prisma.apiKey.findUnique({ where: { hash: hashKey(m[1]!) }, select: { id: true, organizationId: true, revokedAt: true } });
-    if (!key || key.revokedAt) throw new HttpError(401, 'unauthenticated', 'invalid or revoked API key');
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const prefix = m ? m[1]!.slice(0, 10) : '';
+    // Only failures are limited: a client with a good key is never slowed by a guesser
+    // behind the same address.
+    const refuse = (message: string): never => {
+      const wait = Math.max(byAddress.blocked(address), m ? byPrefix.blocked(prefix) : 0);
+      if (wait > 0) throw new HttpError(429, 'too_many_failed_attempts', `too many failed authentications; retry in ${wait}s`, undefined, { 'retry-after': String(wait) });
+      byAddress.fail(address);
+      if (m) byPrefix.fail(prefix);
+      throw new HttpError(401, 'unauthenticated', message);
+    };
+    if (!m) refuse('missing API key: send "Authorization: Bearer <key>"');
+    // A key that is not even well formed is refused without a database lookup.
+    if (!isWellFormedApiKey(m![1]!)) refuse('invalid API key');
+    const key = await prisma.apiKey.findUnique({ where: { hash: hashKey(m![1]!) }, select: { id: true, organizationId: true, revokedAt: true } });
+    if (!key || key.revokedAt) refuse('invalid or revoked API key');
+    if (!key) return;
     req.principal = { organizationId: key.organizationId, apiKeyId: key.id };
     touch(key.id);
     next();

@@ -7,7 +7,11 @@ import type { Violation } from '../domain/contract';
 import { WireFailure, wireError } from '../domain/wire';
 
 /** A client error the API answers with its status and the wire error body. */
-export class HttpError extends WireFailure {}
+export class HttpError extends WireFailure {
+  constructor(status: number, code: string, message: string, details?: unknown, readonly headers?: Record<string, string>) {
+    super(status, code, message, details);
+  }
+}
 
 export const notFound = (what: string, id: string) => new HttpError(404, 'not_found', `${what} '${id}' not found`);
 
@@ -19,7 +23,10 @@ const send = (res: Response, status: number, code: string, message: string, deta
 };
 
 export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
-  if (err instanceof HttpError) return send(res, err.status, err.code, err.message, err.details);
+  if (err instanceof HttpError) {
+    for (const [k, v] of Object.entries(err.headers ?? {})) res.setHeader(k, v);
+    return send(res, err.status, err.code, err.message, err.details);
+  }
   // The run or workflow ended between the route's check and its action.
   if ((err as Error).name === 'RunStateError' || (err as Error).name === 'WorkflowNotFoundError') {
     return send(res, 409, 'conflict', (err as Error).message);

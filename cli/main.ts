@@ -32,6 +32,7 @@ Usage:
   simlab env get ENV
   simlab env update ENV [--name N] [--file env.json]
   simlab env enable|disable|delete ENV
+  simlab key create [--name N] | list | revoke KEY_ID
   simlab secret set NAME --value-from-env VAR [--environment-id ENV]   (or the value on stdin)
   simlab secret list [--environment-id ENV]
   simlab secret delete NAME [--environment-id ENV]
@@ -325,6 +326,24 @@ async function dispatch(c: Command): Promise<number> {
       c.allowOnly();
       const e = await api.request<Run>('DELETE', `/environments/${encodeURIComponent(c.arg(2, 'ENV id'))}`);
       c.print(e, () => `Deleted (retired) environment ${e.id}: hidden from lists and new runs, kept for the runs that used it`);
+      return 0;
+    }
+    case 'key create': {
+      c.allowOnly('name');
+      const k = await api.request<Run>('POST', '/api-keys', { ...(c.flag('name') ? { name: c.flag('name') } : {}) });
+      c.print(k, () => `Created API key ${k.id} (${k.name}):\n  ${k.key}\nIt is shown this once: store it now.`);
+      return 0;
+    }
+    case 'key list': {
+      c.allowOnly();
+      const res = await api.request<{ items: Run[] }>('GET', '/api-keys');
+      c.print(res.items, () => table(res.items, ['id', 'name', 'prefix', 'createdAt', 'lastUsedAt', 'revokedAt']));
+      return 0;
+    }
+    case 'key revoke': {
+      c.allowOnly();
+      const k = await api.request<Run>('DELETE', `/api-keys/${encodeURIComponent(c.arg(2, 'KEY id'))}`);
+      c.print(k, () => `Revoked API key ${k.id} (${k.name})`);
       return 0;
     }
     case 'secret set': {
