@@ -57,6 +57,15 @@ export async function runAgentStep(
   });
   await sandbox.stopProcessesSinceBaseline();
   await streamer.poll(true);
+  // A sandbox the agent exhausted is the agent's doing: said on the run, which is still
+  // evaluated on what it left.
+  const limits = await sandbox.resourceEvents();
+  const exhausted = [
+    ...(limits.oomKills ? [`the sandbox's memory limit (${run.environment.resources.memoryMb} MB) OOM-killed ${limits.oomKills} of its processes`] : []),
+    ...(limits.pidsLimitHit ? [`it hit the sandbox's process limit (${run.environment.resources.pids}) ${limits.pidsLimitHit} time(s)`] : []),
+  ];
+  if (exhausted.length && !result.agentFailure) result.agentFailure = `the agent exhausted its sandbox: ${exhausted.join('; ')}`;
+  if (result.agentFailure) await transcript.append({ type: 'error', data: { step: 'agent', message: result.agentFailure } });
 
   const log = (await sandbox.readFileTail(AGENT_LOG, LOG_LIMIT, control.heartbeat)) ?? { content: Buffer.alloc(0), truncated: false };
   // Whatever the agent printed of its secrets is redacted before anything is stored.

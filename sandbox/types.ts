@@ -105,8 +105,11 @@ export interface Sandbox {
   exportDirectory(path: string): Promise<NodeJS.ReadableStream | null>;
   /** Notes which processes exist now (PID 1, services of init commands). */
   recordProcessBaseline(): Promise<void>;
-  /** Ends every process started since the baseline, background ones included. */
+  /** Ends every process started since the baseline, background ones included, even when
+   * the agent has used up the sandbox's process limit. */
   stopProcessesSinceBaseline(): Promise<void>;
+  /** How often the sandbox hit its limits: processes refused (pids) and OOM kills. */
+  resourceEvents(): Promise<{ pidsLimitHit: number; oomKills: number }>;
 }
 
 export type FileRead =

@@ -35,12 +35,22 @@ const RECORD_BASELINE = `for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] || 
  * the agent's uid: without capabilities, only the owner of a process may signal it.
  */
 const KILL_SINCE_BASELINE = `
-  for p in /proc/[0-9]*; do
-    pid="\${p#/proc/}"
-    [ "$pid" = "$$" ] && continue
-    grep -qx "$pid" ${PROCESS_BASELINE} 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+  keep=" $(tr '\\n' ' ' < ${PROCESS_BASELINE} 2>/dev/null) "
+  # Builtins only inside the loop (no fork per process), and several rounds: a fork bomb
+  # may have spawned more while the previous round ran.
+  for round in 1 2 3 4 5 6 7 8; do
+    killed=0
+    for p in /proc/[0-9]*; do
+      pid="\${p#/proc/}"
+      [ "$pid" = "$$" ] && continue
+      case "$keep" in *" $pid "*) ;; *) kill -KILL "$pid" 2>/dev/null && killed=1 ;; esac
+    done
+    [ "$killed" = 0 ] && break
   done
   exit 0`;
+
+/** Room for simlab's own execs when the agent has used up the sandbox's process limit. */
+const PIDS_HEADROOM = 64;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -237,10 +247,26 @@ export class DockerSandbox implements Sandbox {
   }
 
   async stopProcessesSinceBaseline(): Promise<void> {
-    const id = await this.createProcess({ argv: ['/bin/sh', '-c', KILL_SINCE_BASELINE], workingDir: '/' });
-    await this.startProcess(id);
-    // Detached: wait for the kill itself to have run before anything reads the sandbox.
-    for (let i = 0; i < 50 && (await this.processState(id)).state === 'running'; i++) await sleep(50);
-    await sleep(100);
+    // An agent that used up its process limit (a fork bomb) leaves no room for the exec
+    // that stops it: raise the limit for the moment it takes, then put it back.
+    const limit = (await this.container.inspect()).HostConfig.PidsLimit ?? 0;
+    if (limit > 0) await this.container.update({ PidsLimit: limit + PIDS_HEADROOM });
+    try {
+      const id = await this.createProcess({ argv: ['/bin/sh', '-c', KILL_SINCE_BASELINE], workingDir: '/' });
+      await this.startProcess(id);
+      // Detached: wait for the kill itself to have run before anything reads the sandbox.
+      for (let i = 0; i < 100 && (await this.processState(id)).state === 'running'; i++) await sleep(50);
+      await sleep(100);
+    } finally {
+      if (limit > 0) await this.container.update({ PidsLimit: limit });
+    }
+  }
+
+  async resourceEvents(): Promise<{ pidsLimitHit: number; oomKills: number }> {
+    // The sandbox's own cgroup counters (v2 files, or their v1 places): how often it hit its limits.
+    const files = ['/sys/fs/cgroup/pids.events', '/sys/fs/cgroup/memory.events', '/sys/fs/cgroup/pids/pids.events', '/sys/fs/cgroup/memory/memory.oom_control'];
+    const res = await this.exec(['/bin/sh', '-c', `cat ${files.join(' ')} 2>/dev/null; exit 0`], { timeoutSeconds: 30, user: 'root', workingDir: '/' });
+    const count = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(res.output)?.[1] ?? 0);
+    return { pidsLimitHit: count('max'), oomKills: count('oom_kill') };
   }
 }

@@ -1,0 +1,45 @@
+/**
+ * A sandbox the agent exhausts is the agent's doing: a fork bomb or a memory hog leaves
+ * the run evaluated on what it left, its output kept, and blamed on the agent with the
+ * reason, never on the infrastructure.
+ */
+import { startHarness, task, type Harness } from './harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const goals = [{ name: 'wrote before', evaluationType: 'bash_command', command: 'grep -qx before out.txt' }];
+
+describe('an agent that exhausts its sandbox', () => {
+  it('fork bomb: stopped, evaluated, blamed on the agent (process limit)', async () => {
+    const envId = await h.createEnvironment({
+      name: 'bomb',
+      agent: { harness: 'command', command: "echo before | tee out.txt; (f(){ f | f & }; f) >/dev/null 2>&1 & echo started" },
+      resources: { cpus: 0.5, memoryMb: 128, pids: 48 },
+    });
+    const taskId = await h.createTask(task(goals));
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!, undefined, 120_000);
+    expect(run).toMatchObject({ status: 'completed', score: 100, failure: { category: 'agent', message: expect.stringContaining("process limit (48)") } });
+    expect(run.agent.outputExcerpt).toContain('before');
+    expect(await h.sandboxesLeft()).toEqual([]);
+  });
+
+  it('memory hog: its OOM-killed process is reported, the run still evaluated and blamed on the agent', async () => {
+    const envId = await h.createEnvironment({
+      name: 'hog',
+      agent: { harness: 'command', command: 'echo before | tee out.txt; head -c 400000000 /dev/zero | tail > /dev/null; echo "tail exited $?"' },
+      resources: { cpus: 0.5, memoryMb: 96, pids: 64 },
+    });
+    const taskId = await h.createTask(task(goals));
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!, undefined, 120_000);
+    expect(run).toMatchObject({ status: 'completed', score: 100, failure: { category: 'agent', message: expect.stringContaining('OOM-killed') } });
+    expect(run.agent.outputExcerpt).toMatch(/tail exited 137/);
+  });
+});
