@@ -108,6 +108,9 @@ export async function runDetailView(prisma: PrismaClient, ctx: ViewContext, orga
     taskVersion: r.taskVersion,
     environmentVersion: r.environmentVersion,
     failure: r.failureCategory ? { category: r.failureCategory, message: r.failureMessage } : null,
+    // Asked to cancel and still cleaning up: shown at once, whatever the sandbox holds.
+    cancelling: r.cancelRequestedAt !== null && !['completed', 'failed', 'cancelled'].includes(r.status),
+    cancelRequestedAt: iso(r.cancelRequestedAt),
     agent: {
       exitCode: r.agentExitCode,
       timedOut: r.agentTimedOut,
@@ -142,6 +145,7 @@ export async function runDetailView(prisma: PrismaClient, ctx: ViewContext, orga
       events: { url: `/v1/runs/${r.id}/events` },
       agentLog: r.agentLogKey ? { url: `/v1/runs/${r.id}/artifacts/agent-log` } : null,
       archive: r.archiveKey ? { url: `/v1/runs/${r.id}/artifacts/archive`, bytes: r.archiveBytes, sha256: r.archiveSha256 } : null,
+      archiveNote: r.archiveNote,
     },
     temporal: { workflowId: r.workflowId, url: workflowUiLink(ctx.temporalUi, r.workflowId) },
     snapshots: { task: r.taskSnapshot, environment: r.environmentSnapshot },

@@ -17,6 +17,7 @@ export async function archiveHome(
   sandbox: Sandbox,
   redactor: Redactor = new Redactor([]),
   key: string = artifactKeys.homeArchive(sandbox.runId),
+  bounds: { maxBytes?: number; signal?: AbortSignal } = {},
 ): Promise<ArtifactInfo | null> {
   const exported = await sandbox.exportDirectory(AGENT_HOME);
   // No sandbox (setup never created one): nothing to archive.
@@ -24,7 +25,18 @@ export async function archiveHome(
   const tar = redactTar(exported, redactor);
   const gzip = createGzip();
   tar.on('error', (err: Error) => gzip.destroy(err));
-  return artifacts.put(key, tar.pipe(gzip), { maxBytes: MAX_ARCHIVE_BYTES });
+  const abort = () => gzip.destroy(new ArchiveTimeoutError('out of time'));
+  bounds.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    return await artifacts.put(key, tar.pipe(gzip), { maxBytes: bounds.maxBytes ?? MAX_ARCHIVE_BYTES });
+  } finally {
+    bounds.signal?.removeEventListener('abort', abort);
+    (exported as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+  }
+}
+
+export class ArchiveTimeoutError extends Error {
+  override readonly name = 'ArchiveTimeoutError';
 }
 
 /** The agent's changes since setup, or null when either side was not archived. */

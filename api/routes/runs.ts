@@ -57,6 +57,7 @@ export function runRoutes(deps: ApiDeps): Router {
     if (isTerminal(run.status as RunStatus)) {
       throw new HttpError(409, 'run_finished', `run '${run.id}' has already ended (${run.status})`);
     }
+    await prisma.run.updateMany({ where: { id: run.id, cancelRequestedAt: null }, data: { cancelRequestedAt: new Date() } });
     try {
       await deps.temporal.workflow.getHandle(run.workflowId).cancel();
     } catch (err) {
@@ -78,6 +79,7 @@ export function runRoutes(deps: ApiDeps): Router {
     if (!it) throw notFound('iteration', req.params.id);
     if (it.finishedAt) throw new HttpError(409, 'iteration_finished', `iteration '${it.id}' has already ended (${it.status})`);
     // Its runs are cancelled by the workflow itself, each cleaning up its own sandbox.
+    await prisma.run.updateMany({ where: { iterationId: it.id, cancelRequestedAt: null, status: { notIn: ['completed', 'failed', 'cancelled'] } }, data: { cancelRequestedAt: new Date() } });
     await deps.temporal.workflow.getHandle(it.workflowId).cancel();
     res.status(202).json({ id: it.id, status: it.status, cancelRequested: true });
   });

@@ -42,4 +42,27 @@ describe('an agent that exhausts its sandbox', () => {
     expect(run).toMatchObject({ status: 'completed', score: 100, failure: { category: 'agent', message: expect.stringContaining('OOM-killed') } });
     expect(run.agent.outputExcerpt).toMatch(/tail exited 137/);
   });
+
+  it('cancellation takes effect within 10 s whatever the home holds; the archive is bounded and says why it is missing', async () => {
+    const envId = await h.createEnvironment({
+      name: 'big-home',
+      agent: { harness: 'command', command: 'head -c 200000000 /dev/urandom > big.bin && echo written && sleep 600' },
+      resources: { cpus: 1, memoryMb: 256, pids: 64 },
+    });
+    const taskId = await h.createTask(task(goals));
+    const [runId] = await h.runTask(taskId, [envId]);
+    await h.waitForRun(runId!, (s) => s === 'running');
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !(await h.api('GET', `/runs/${runId}/events`)).body.items.some((e: any) => e.type === 'command_output' && e.data.text.includes('written'))) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const asked = Date.now();
+    expect((await h.api('POST', `/runs/${runId}/cancel`, {})).status).toBe(202);
+    expect((await h.api('GET', `/runs/${runId}`)).body).toMatchObject({ cancelling: true });
+    const run = await h.waitForRun(runId!, undefined, 30_000);
+    const took = Date.now() - asked;
+    expect(run).toMatchObject({ status: 'cancelled', cancelling: false, artifacts: { archive: null, archiveNote: expect.stringMatching(/^not archived: /) } });
+    expect(took).toBeLessThan(10_000);
+    expect(await h.sandboxesLeft()).toEqual([]);
+  });
 });
