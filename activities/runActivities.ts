@@ -3,6 +3,7 @@
  * capacity. Thin bindings of the store to Temporal.
  */
 import type { PrismaClient } from '../prisma/client';
+import type { Harness } from '../domain/contract';
 import { agentTimeoutSeconds } from '../domain/contract';
 import { isTerminal, type IterationStatus } from '../domain/runLifecycle';
 import { harnessFor } from '../harnesses';
@@ -24,7 +25,14 @@ export interface RunPlan {
   productId: string;
   taskId: string;
   environmentId: string;
+  /** Absent in plans of runs started before v4 (their histories must replay unchanged). */
+  harness?: Harness;
+  /** external harness: how long the run waits for a client request before it is cancelled. */
+  idleTimeoutSeconds?: number;
 }
+
+/** How long an external run waits for its client when the environment does not say. */
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 1800;
 
 export type PreparedRun = RunPlan | { finished: 'completed' | 'failed' | 'cancelled' };
 
@@ -51,6 +59,8 @@ export function createRunActivities(deps: { prisma: PrismaClient; hostQueue: str
         productId: run.productId,
         taskId: run.taskId,
         environmentId: run.environmentId,
+        harness: run.environment.agent.harness,
+        ...(run.environment.agent.harness === 'external' ? { idleTimeoutSeconds: run.environment.agent.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS } : {}),
       };
     },
     async transitionRun(input: TransitionInput): Promise<TransitionResult> {

@@ -4,12 +4,17 @@
  * steps (setup/, harnesses/, criteria/, artifacts/, sandbox/) to Temporal: heartbeats,
  * cancellation, and the errors retry policies know by name.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
+import * as posixPath from 'node:path/posix';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../prisma/client';
 import { ArtifactTooLargeError, type ArtifactStore } from '../artifacts';
-import { archiveHome, changesSinceSetup, MAX_ARCHIVE_BYTES } from '../artifacts/archiveHome';
-import type { SandboxProvider } from '../sandbox';
+import { ArchiveTimeoutError, archiveHome, changesSinceSetup, MAX_ARCHIVE_BYTES } from '../artifacts/archiveHome';
+
+const CANCELLED_ARCHIVE_BYTES = 64 * 1024 * 1024;
+const CANCELLED_ARCHIVE_MS = 6000;
+import { AGENT_HOME, shellArgv, type SandboxProvider } from '../sandbox';
 import { provisionSandbox, type ProvisionResult } from '../setup/provision';
 import { runAgentStep } from '../harnesses/agentStep';
 import { redactingWriter } from '../transcript/redacting';
@@ -23,6 +28,13 @@ import { loadRunSecrets } from '../secrets/runSecrets';
 import { DEFAULT_PRICES, type PriceTable } from '../config/prices';
 import { saveVerdict } from '../store/results';
 import { steadyHeartbeat } from './heartbeat';
+import {
+  EXTERNAL_ERRORS,
+  EXTERNAL_MAX_BYTES,
+  type ExecResponse,
+  type ReadFileResponse,
+  type WriteFileResponse,
+} from '../workflows/external';
 
 export interface SandboxActivityDeps {
   prisma: PrismaClient;
@@ -105,17 +117,26 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
 
     async archiveSandbox(runId: string): Promise<ArchiveResult> {
       return steadyHeartbeat(async () => {
+        const run = await loadRun(prisma, runId);
+        // A cancelled run must end within seconds whatever its home holds: a bounded archive.
+        const cancelled = (await prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { cancelRequestedAt: true } })).cancelRequestedAt !== null;
+        const bounds = cancelled ? { maxBytes: CANCELLED_ARCHIVE_BYTES, signal: AbortSignal.timeout(CANCELLED_ARCHIVE_MS) } : {};
         try {
-          const run = await loadRun(prisma, runId);
-          const archived = await archiveHome(deps.artifacts, sandboxes.attach(runId), (await loadRunSecrets(prisma, deps.keyring, run)).redactor);
+          const archived = await archiveHome(deps.artifacts, sandboxes.attach(runId), (await loadRunSecrets(prisma, deps.keyring, run)).redactor, undefined, bounds);
           if (!archived) return { archived: false };
           await recordArchive(prisma, runId, archived);
           const changes = await changesSinceSetup(deps.artifacts, runId);
           if (changes) await recordChanges(prisma, runId, changes);
           return { archived: true, bytes: archived.bytes };
         } catch (err) {
-          if (err instanceof ArtifactTooLargeError) {
-            throw ApplicationFailure.nonRetryable(`the agent's home exceeds ${MAX_ARCHIVE_BYTES} bytes compressed; not archived`, 'ArchiveTooLarge');
+          // Not archived, and the run says why; never a silent gap.
+          if (err instanceof ArtifactTooLargeError || err instanceof ArchiveTimeoutError) {
+            const why =
+              err instanceof ArchiveTimeoutError
+                ? `not archived: the run was cancelled and its home took more than ${CANCELLED_ARCHIVE_MS / 1000}s to archive`
+                : `not archived: the agent's home exceeds ${cancelled ? CANCELLED_ARCHIVE_BYTES : MAX_ARCHIVE_BYTES} bytes compressed${cancelled ? ' (the limit of a cancelled run)' : ''}`;
+            await prisma.run.update({ where: { id: runId }, data: { archiveNote: why } });
+            throw ApplicationFailure.nonRetryable(why, 'ArchiveTooLarge');
           }
           throw err;
         }
@@ -125,7 +146,153 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
     async destroySandbox(runId: string): Promise<number> {
       return steadyHeartbeat(async () => (await sandboxes.destroy({ runId })).length);
     },
+
+    /**
+     * external harness: one command of the client, as the agent user with the run's
+     * secrets, like the agent's own commands. Not retried by the workflow: a command is
+     * not idempotent.
+     */
+    async externalExec(input: { runId: string; command: string; timeoutSeconds: number }): Promise<ExecResponse> {
+      const ctx = Context.current();
+      const run = await loadRun(prisma, input.runId);
+      const secrets = await loadRunSecrets(prisma, deps.keyring, run);
+      const transcript = redactingWriter(transcriptWriter(prisma, input.runId), secrets.redactor);
+      const id = `external-${randomUUID()}`;
+      await transcript.append({ type: 'tool_call', data: { id, name: 'bash', input: { command: input.command, timeoutSeconds: input.timeoutSeconds }, source: 'external' } });
+      // Docker interleaves the two streams; stderr goes to a file the wrapper prints after
+      // a marker no command can guess, so the client gets them apart.
+      const marker = `\u001eSIMLAB-STDERR-${randomBytes(12).toString('hex')}\u001e`;
+      const res = await sandboxes.attach(input.runId).exec(['/bin/sh', '-c', SPLIT_STDERR, 'simlab', marker, ...shellArgv(input.command, AGENT_HOME)], {
+        timeoutSeconds: input.timeoutSeconds,
+        user: 'agent',
+        env: { ...(run.environment.agent.env ?? {}), ...secrets.env },
+        outputLimit: EXTERNAL_MAX_BYTES,
+        signal: ctx.cancellationSignal,
+        onProgress: () => ctx.heartbeat(),
+      });
+      const at = res.bytes.lastIndexOf(Buffer.from(marker, 'utf8'));
+      // No marker: the command was killed (time limit) before the wrapper printed it, or its
+      // stderr alone filled the limit; what is left is reported as it came.
+      const stdout = at >= 0 ? res.bytes.subarray(0, at) : res.timedOut ? res.bytes : Buffer.alloc(0);
+      const stderr = at >= 0 ? res.bytes.subarray(at + Buffer.byteLength(marker)) : res.timedOut ? Buffer.alloc(0) : res.bytes;
+      const out: ExecResponse = {
+        exitCode: res.exitCode,
+        stdout: secrets.redactor.redact(stdout.toString('utf8')),
+        stderr: secrets.redactor.redact(stderr.toString('utf8')),
+        timedOut: res.timedOut,
+        // The tail buffer keeps at most the limit: reaching it means something was dropped.
+        truncated: res.bytes.length >= EXTERNAL_MAX_BYTES,
+        durationMs: res.durationMs,
+      };
+      const shown = `${out.stdout}${out.stderr}`;
+      await transcript.append({
+        type: 'tool_result',
+        data: {
+          id,
+          name: 'bash',
+          output: shown.length > TRANSCRIPT_OUTPUT_CHARS ? `[…]${shown.slice(-TRANSCRIPT_OUTPUT_CHARS)}` : shown,
+          isError: res.exitCode !== 0,
+          exitCode: res.exitCode,
+          ...(res.timedOut ? { timedOut: true } : {}),
+        },
+      });
+      return out;
+    },
+
+    /** external harness: writes a file as the agent would (its permissions), creating parent directories. */
+    async externalWriteFile(input: { runId: string; path: string; contentBase64: string }): Promise<WriteFileResponse> {
+      const content = Buffer.from(input.contentBase64, 'base64');
+      if (content.length > EXTERNAL_MAX_BYTES) throw tooLarge(`the content is ${content.length} bytes`);
+      const target = inHome(input.path);
+      const run = await loadRun(prisma, input.runId);
+      const secrets = await loadRunSecrets(prisma, deps.keyring, run);
+      const transcript = redactingWriter(transcriptWriter(prisma, input.runId), secrets.redactor);
+      const id = `external-${randomUUID()}`;
+      await transcript.append({ type: 'tool_call', data: { id, name: 'write_file', input: { path: target, bytes: content.length }, source: 'external' } });
+      const sandbox = sandboxes.attach(input.runId);
+      // Docker's archive upload writes as root anywhere: the content is staged in /tmp, then
+      // moved into place by the agent user, so the client can write only what the agent could.
+      const staged = `.simlab-external-${randomUUID()}`;
+      await sandbox.writeFiles('/tmp', [{ name: staged, content, mode: 0o600, owner: 'agent' }]);
+      const res = await sandbox.exec(['/bin/sh', '-c', 'mkdir -p "$(dirname "$2")" && cat "$1" > "$2"; rc=$?; rm -f "$1"; exit $rc', 'simlab', `/tmp/${staged}`, target], {
+        timeoutSeconds: 60,
+        user: 'agent',
+        outputLimit: 16 * 1024,
+      });
+      const ok = res.exitCode === 0;
+      await transcript.append({ type: 'tool_result', data: { id, name: 'write_file', output: ok ? `wrote ${content.length} bytes` : res.output, isError: !ok } });
+      if (!ok) throw ApplicationFailure.nonRetryable(`cannot write ${target}: ${res.output.trim() || `exit ${res.exitCode}`}`, EXTERNAL_ERRORS.invalid);
+      return { path: target, bytes: content.length };
+    },
+
+    /** external harness: reads a file as the agent would (its permissions), at most EXTERNAL_MAX_BYTES. */
+    async externalReadFile(input: { runId: string; path: string }): Promise<ReadFileResponse> {
+      const target = inHome(input.path);
+      const run = await loadRun(prisma, input.runId);
+      const secrets = await loadRunSecrets(prisma, deps.keyring, run);
+      const transcript = redactingWriter(transcriptWriter(prisma, input.runId), secrets.redactor);
+      const id = `external-${randomUUID()}`;
+      await transcript.append({ type: 'tool_call', data: { id, name: 'read_file', input: { path: target }, source: 'external' } });
+      const res = await sandboxes.attach(input.runId).exec(['/bin/sh', '-c', READ_FILE, 'simlab', target, String(EXTERNAL_MAX_BYTES)], {
+        timeoutSeconds: 60,
+        user: 'agent',
+        outputLimit: EXTERNAL_MAX_BYTES + 1,
+      });
+      const fail = async (message: string, type: string) => {
+        await transcript.append({ type: 'tool_result', data: { id, name: 'read_file', output: message, isError: true } });
+        return ApplicationFailure.nonRetryable(message, type);
+      };
+      switch (res.exitCode) {
+        case 0:
+          break;
+        case 12:
+          throw await fail(`${target} is not a regular file`, EXTERNAL_ERRORS.notFound);
+        case 13:
+          throw await fail(`${target} does not exist`, EXTERNAL_ERRORS.notFound);
+        case 14:
+          throw await fail(`${target} is not readable by the agent user`, EXTERNAL_ERRORS.notFound);
+        case 15:
+          throw await fail(`${target} is ${res.output.trim()} bytes: read-file returns at most ${EXTERNAL_MAX_BYTES} bytes (1 MiB); read it in parts with exec (e.g. head -c / tail -c)`, EXTERNAL_ERRORS.tooLarge);
+        default:
+          throw new Error(`reading ${target} failed with exit ${res.exitCode}`);
+      }
+      // Its size was checked first; a file still growing is cut at the limit.
+      const content = secrets.redactor.redactBuffer(res.bytes.subarray(0, EXTERNAL_MAX_BYTES));
+      await transcript.append({ type: 'tool_result', data: { id, name: 'read_file', output: `read ${content.length} bytes`, isError: false } });
+      return { path: target, contentBase64: content.toString('base64'), bytes: content.length };
+    },
   };
 }
 
-export type SandboxActivities = ReturnType<typeof createSandboxActivities>;
+type AllSandboxActivities = ReturnType<typeof createSandboxActivities>;
+/** The external harness's requests: apart, so the run steps' type (and its test doubles) stays as it was. */
+export type ExternalSandboxActivities = Pick<AllSandboxActivities, 'externalExec' | 'externalWriteFile' | 'externalReadFile'>;
+export type SandboxActivities = Omit<AllSandboxActivities, keyof ExternalSandboxActivities>;
+
+/** How much of an external command's output the transcript keeps (the client gets up to 1 MiB). */
+const TRANSCRIPT_OUTPUT_CHARS = 64 * 1024;
+
+/** $1 marker, then the command's argv: its stderr is kept apart and printed after the marker. */
+const SPLIT_STDERR = 'f=$(mktemp) || exit 125; m=$1; shift; "$@" 2>"$f"; rc=$?; printf "%s" "$m"; cat "$f"; rm -f "$f"; exit $rc';
+
+/** $1 path, $2 limit: exit 12 not a regular file, 13 missing, 14 unreadable, 15 too large (size printed). */
+const READ_FILE = [
+  'exec 2>/dev/null',
+  'if [ -d "$1" ]; then exit 12; fi',
+  'if [ ! -e "$1" ]; then exit 13; fi',
+  'if [ ! -f "$1" ]; then exit 12; fi',
+  'if [ ! -r "$1" ]; then exit 14; fi',
+  's=$(stat -L -c %s "$1" || wc -c < "$1") || exit 14',
+  'if [ "$s" -gt "$2" ]; then echo "$s"; exit 15; fi',
+  'exec cat "$1"',
+].join('\n');
+
+/** A client's path: absolute, or relative to the agent's home (where its commands start). */
+function inHome(p: string): string {
+  if (!p || p.includes('\0')) throw ApplicationFailure.nonRetryable('a path is required', EXTERNAL_ERRORS.invalid);
+  return posixPath.resolve(AGENT_HOME, p);
+}
+
+function tooLarge(what: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`${what}: at most ${EXTERNAL_MAX_BYTES} bytes (1 MiB) may be sent at once`, EXTERNAL_ERRORS.tooLarge);
+}

@@ -15,6 +15,7 @@ import { guardInput, requireJsonBodies } from './inputGuard';
 import { taskRoutes } from './routes/tasks';
 import { environmentRoutes } from './routes/environments';
 import { runRoutes } from './routes/runs';
+import { externalRoutes } from './routes/external';
 import { productRoutes } from './routes/products';
 
 export interface ApiDeps {
@@ -44,6 +45,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(taskRoutes(deps));
   v1.use(environmentRoutes(deps));
   v1.use(runRoutes(deps));
+  v1.use(externalRoutes(deps));
   v1.use(secretRoutes(deps));
   v1.use(uploadRoutes(deps));
   v1.use(apiKeyRoutes(deps));

@@ -6,7 +6,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CONTRACT } from '../domain/contract';
-import { isTerminal, type RunStatus } from '../domain/runLifecycle';
 import { readConfig, writeConfig, configPath, type CliConfig } from '../client/config';
 import { Api, ApiError } from '../client/http';
 import { InputError, loadDocument, type LoadedDocument } from './files';

@@ -11,7 +11,7 @@ import { agentTimeoutSeconds } from '../domain/contract';
 import type { Sandbox } from '../sandbox';
 import { claimAgentProcess, readAgentProcess, recordAgentOutcome, type RunRecord } from '../store/runs';
 import { conversationStore } from '../store/conversation';
-import { streamedOutputBytes, transcriptWriter } from '../transcript/store';
+import { readEvents, streamedOutputBytes, transcriptWriter } from '../transcript/store';
 import { redactingWriter } from '../transcript/redacting';
 import type { PriceTable } from '../config/prices';
 import { AGENT_LOG } from './command';
@@ -21,6 +21,18 @@ import { harnessFor, type AgentResult, type HarnessContext } from './index';
 
 const LOG_LIMIT = 10 * 1024 * 1024;
 const EXCERPT = 4000;
+
+async function conversationAsText(prisma: PrismaClient, runId: string): Promise<string> {
+  const events = await readEvents(prisma, runId, { limit: 100_000, types: ['agent_message', 'tool_call', 'tool_result'] });
+  return events
+    .map((e) => {
+      if (e.type === 'agent_message') return `${String(e.data.text ?? '')}\n`;
+      if (e.type === 'tool_call') return `$ ${String(e.data.name)} ${JSON.stringify(e.data.input).slice(0, 2000)}\n`;
+      return `${String(e.data.output ?? '').slice(0, 4000)}\n`;
+    })
+    .join('')
+    .slice(-LOG_LIMIT);
+}
 
 export async function runAgentStep(
   deps: { prisma: PrismaClient; artifacts: ArtifactStore; anthropic: { apiKey?: string; baseURL?: string }; prices: PriceTable },
@@ -68,8 +80,11 @@ export async function runAgentStep(
   if (result.agentFailure) await transcript.append({ type: 'error', data: { step: 'agent', message: result.agentFailure } });
 
   const log = (await sandbox.readFileTail(AGENT_LOG, LOG_LIMIT, control.heartbeat)) ?? { content: Buffer.alloc(0), truncated: false };
+  // A harness that talks to a model prints nothing itself: its log is the conversation as
+  // text, so that excerpts and judges see what the agent said and did.
+  const printed = log.content.length ? log.content : Buffer.from(await conversationAsText(deps.prisma, run.id));
   // Whatever the agent printed of its secrets is redacted before anything is stored.
-  const content = secrets.redactor.redactBuffer(log.content);
+  const content = secrets.redactor.redactBuffer(printed);
   const stored = await deps.artifacts.put(artifactKeys.agentLog(run.id), content);
   const text = content.toString('utf8');
   const streamed = streamer.usage ? { ...streamer.usage, toolCalls: streamer.toolCalls } : undefined;

@@ -6,13 +6,14 @@
 import type { EnvironmentDefinition } from '../domain/contract';
 import { EnvironmentConfigError } from '../domain/errors';
 import { commandHarness } from './command';
-import { notYetAvailable } from './unavailable';
+import { claudeHarness } from './claude';
+import { externalHarness } from './external';
 import type { AgentHarness, HarnessRegistry } from './types';
 
 export const HARNESSES: HarnessRegistry = {
   command: commandHarness,
-  claude: notYetAvailable('claude'),
-  external: notYetAvailable('external'),
+  claude: claudeHarness,
+  external: externalHarness,
 };
 
 export function harnessFor(env: EnvironmentDefinition): AgentHarness {

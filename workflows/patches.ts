@@ -10,4 +10,6 @@ export const PATCHES = {
   runSearchAttributes: 'simlab-v2-run-search-attributes',
   /** v3: an iteration cancelled after its last run started settles as cancelled, not completed. */
   iterationCancelAfterLastStart: 'simlab-v3-iteration-cancel-after-last-start',
+  /** v4: a run of the external harness waits in `running` for a client to drive it through updates. */
+  externalHarness: 'simlab-v4-external-harness',
 } as const;

@@ -12,17 +12,40 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  allHandlersFinished,
+  condition,
   isCancellation,
   log,
   patched,
   proxyActivities,
+  setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { RunActivities, RunPlan, SandboxActivities } from '../activities';
+import type { ExternalSandboxActivities } from '../activities/sandboxActivities';
 import type { FailureCategory, RunStatus } from '../domain/runLifecycle';
 import { NON_RETRYABLE_ERRORS } from '../domain/errors';
 import { SA } from './searchAttributes';
 import { PATCHES } from './patches';
+import {
+  EXTERNAL_ERRORS,
+  base64Bytes,
+  EXTERNAL_EXEC_DEFAULT_TIMEOUT_SECONDS,
+  EXTERNAL_EXEC_MAX_TIMEOUT_SECONDS,
+  EXTERNAL_MAX_BASE64_CHARS,
+  EXTERNAL_MAX_BYTES,
+  EXTERNAL_MAX_COMMAND_CHARS,
+  EXTERNAL_MAX_PATH_CHARS,
+  externalCancel,
+  externalComplete,
+  externalExec,
+  externalReadFile,
+  externalScore,
+  externalStateQuery,
+  externalWriteFile,
+  type ExternalVerdict,
+} from './external';
 
 export interface RunWorkflowInput {
   runId: string;
@@ -91,6 +114,7 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
   let sandbox: SandboxActivities | undefined;
   let verdict: { score: number | null; passed: boolean | null } = { score: null, passed: null };
   let final: { to: 'completed' | 'failed' | 'cancelled'; detail?: string; failure?: { category: FailureCategory; message: string } };
+  const ext = externalHandlers(runId);
 
   try {
     const prepared = await db.prepareRun(runId);
@@ -117,22 +141,63 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
 
     step = 'agent';
     await transition('running');
-    const agent = await agentActivities(plan).runAgent(runId);
-    const agentDetail = agent.timedOut
-      ? `agent timed out after ${plan.agentTimeoutSeconds}s and was stopped`
-      : `agent exited with ${agent.exitCode} after ${Math.round(agent.durationMs / 1000)}s`;
+    // v4: the agent is a client outside simlab; only runs of the external harness take this path.
+    if (plan.harness === 'external' && patched(PATCHES.externalHarness)) {
+      ext.start(plan);
+      const idleSeconds = plan.idleTimeoutSeconds ?? 1800;
+      for (;;) {
+        // A request being carried out is no idleness, however long its command runs.
+        await condition(() => ext.state.inFlight === 0 || ext.state.ending !== undefined || ext.state.scoring);
+        if (ext.state.ending === 'cancel') {
+          final = { to: 'cancelled', failure: { category: 'cancelled', message: 'cancelled by the client' } };
+          break;
+        }
+        if (ext.state.ending === 'complete') {
+          step = 'analysis';
+          await transition('analyzing');
+          final = { to: 'completed', detail: verdict.passed === null ? 'verdict incomplete: some criteria were not evaluated' : verdict.passed ? 'passed' : 'did not pass' };
+          break;
+        }
+        if (ext.state.scoring) {
+          step = 'evaluation';
+          await transition('evaluating', 'the client asked for scoring');
+          verdict = await sandbox.evaluateRun(runId);
+          // The sandbox stays: the client may still read it before it completes the run.
+          ext.scored(verdict);
+          continue;
+        }
+        const seen = ext.state.requests;
+        const woke = await condition(() => ext.state.requests !== seen || ext.state.ending !== undefined || ext.state.scoring, `${idleSeconds}s`);
+        if (!woke) {
+          ext.state.ending = 'idle';
+          final = { to: 'cancelled', failure: { category: 'cancelled', message: `idle for more than ${idleSeconds}s: no request from the client` } };
+          break;
+        }
+      }
+    } else {
+      const agent = await agentActivities(plan).runAgent(runId);
+      const agentDetail = agent.timedOut
+        ? `agent timed out after ${plan.agentTimeoutSeconds}s and was stopped`
+        : `agent exited with ${agent.exitCode} after ${Math.round(agent.durationMs / 1000)}s`;
 
-    step = 'evaluation';
-    await transition('evaluating', agentDetail);
-    verdict = await sandbox.evaluateRun(runId);
+      step = 'evaluation';
+      await transition('evaluating', agentDetail);
+      verdict = await sandbox.evaluateRun(runId);
 
-    step = 'analysis';
-    await transition('analyzing');
-    final = {
-      to: 'completed',
-      detail: verdict.passed === null ? 'verdict incomplete: some criteria were not evaluated' : verdict.passed ? 'passed' : 'did not pass',
-      ...(agent.timedOut ? { failure: { category: 'agent' as const, message: agentDetail } } : {}),
-    };
+      step = 'analysis';
+      await transition('analyzing');
+      final = {
+        to: 'completed',
+        detail: verdict.passed === null ? 'verdict incomplete: some criteria were not evaluated' : verdict.passed ? 'passed' : 'did not pass',
+        // Timed out, or exhausted its sandbox (memory, processes), or stopped by its harness
+      // (cost cap, max turns): evaluated on what it left, and the agent's failure is said.
+      ...(agent.timedOut
+        ? { failure: { category: 'agent' as const, message: agentDetail } }
+        : agent.agentFailure
+          ? { failure: { category: 'agent' as const, message: agent.agentFailure } }
+          : {}),
+      };
+    }
   } catch (err) {
     // A cancelled run whose sandbox step then timed out (its host gone) is still cancelled.
     if (isCancellation(err) || CancellationScope.current().consideredCancelled) {
@@ -144,6 +209,7 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
     }
   }
 
+  ext.state.closing = true;
   await CancellationScope.nonCancellable(async () => {
     if (sandbox && step !== 'prepare') {
       try {
@@ -165,6 +231,11 @@ export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkf
       upsertSearchAttributes([{ key: SA.runStatus, value: ended.to }]);
     }
   });
+  if (ext.state.external) {
+    ext.end(final.to, verdict);
+    // complete/cancel answer with the run's ending; every request is answered before the run closes.
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+  }
   return { runId, status: final.to, ...verdict, ...(final.failure ? { failureCategory: final.failure.category } : {}) };
 }
 
@@ -183,6 +254,213 @@ function sandboxActivities(plan: RunPlan): SandboxActivities {
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 4, nonRetryableErrorTypes },
   });
+}
+
+type Ending = 'complete' | 'cancel' | 'idle';
+
+/** Below Temporal's 50 MB history limit with room for the scoring and cleanup still to come. */
+const EXTERNAL_MAX_HISTORY_BYTES = 40 * 1024 * 1024;
+
+/**
+ * The external harness's requests (workflows/external.ts). Registered on every run, so a
+ * request to a run that is not external, not ready yet, or ending is rejected at once by
+ * its validator (never reaching the history) instead of waiting for a handler. Only the
+ * external path of the workflow ever accepts one.
+ */
+function externalHandlers(runId: string) {
+  const state = {
+    external: false,
+    ready: false,
+    scoring: false,
+    isScored: false,
+    ending: undefined as Ending | undefined,
+    /** The run is being cleaned up (whatever ended it): nothing more is accepted. */
+    closing: false,
+    outcome: undefined as 'completed' | 'failed' | 'cancelled' | undefined,
+    verdict: null as ExternalVerdict | null,
+    /** Requests accepted so far: the idle timer restarts on each. */
+    requests: 0,
+    inFlight: 0,
+    plan: undefined as RunPlan | undefined,
+  };
+  const reject = (message: string, type: string = EXTERNAL_ERRORS.rejected) => {
+    throw ApplicationFailure.create({ message, type, nonRetryable: true });
+  };
+  const accepting = (what: string) => {
+    if (state.outcome || state.closing || state.ending) reject(`run ${runId} has ended or is ending: ${what} is no longer accepted`);
+    if (!state.ready) {
+      reject(state.external || state.plan ? `run ${runId} is not ready: its sandbox is being provisioned` : `run ${runId} is not waiting for a client: it is not ready yet, or its environment's harness is not 'external'`);
+    }
+  };
+  // Each request's payloads are kept in the history (update and activity, in and out);
+  // Temporal ends a run whose history reaches 50 MB, so transfers stop well before that.
+  const roomInHistory = (what: string) => {
+    if (workflowInfo().historySize > EXTERNAL_MAX_HISTORY_BYTES) {
+      reject(`run ${runId} has transferred too much data through its history (${workflowInfo().historySize} bytes): ${what} is refused; score, complete or cancel it`, EXTERNAL_ERRORS.tooLarge);
+    }
+  };
+  const mutable = (what: string) => {
+    accepting(what);
+    roomInHistory(what);
+    if (state.scoring) reject(`run ${runId} is being scored: ${what} is not accepted now`);
+    if (state.isScored) reject(`run ${runId} has been scored: only read-file, complete and cancel are accepted`);
+  };
+  const path = (p: unknown) => {
+    if (typeof p !== 'string' || !p || p.length > EXTERNAL_MAX_PATH_CHARS) reject(`path must be a non-empty string of at most ${EXTERNAL_MAX_PATH_CHARS} characters`, EXTERNAL_ERRORS.invalid);
+  };
+  /** What a failed activity tells the client: its own message and type, never a stack. */
+  const failure = (err: unknown) => {
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    if (cause instanceof ApplicationFailure && cause.type && (Object.values(EXTERNAL_ERRORS) as string[]).includes(cause.type)) {
+      return ApplicationFailure.create({ message: cause.message, type: cause.type, nonRetryable: true });
+    }
+    return ApplicationFailure.create({ message: describe(err), type: EXTERNAL_ERRORS.failed, nonRetryable: true });
+  };
+  const request = async <T>(work: (sandbox: ExternalActivities) => Promise<T>): Promise<T> => {
+    state.requests++;
+    state.inFlight++;
+    try {
+      return await work(externalActivities(state.plan!));
+    } catch (err) {
+      throw failure(err);
+    } finally {
+      state.inFlight--;
+    }
+  };
+  const ending = async () => {
+    // Answered with the run's ending, once its cleanup is done, even if the workflow is cancelled meanwhile.
+    await CancellationScope.nonCancellable(() => condition(() => state.outcome !== undefined));
+    return { status: state.outcome!, verdict: state.verdict };
+  };
+
+  setHandler(
+    externalExec,
+    ({ command, timeoutSeconds }) => request((a) => a.externalExec({ runId, command, timeoutSeconds: timeoutSeconds ?? EXTERNAL_EXEC_DEFAULT_TIMEOUT_SECONDS })),
+    {
+      validator: (req) => {
+        mutable('exec');
+        if (typeof req?.command !== 'string' || !req.command.trim() || req.command.length > EXTERNAL_MAX_COMMAND_CHARS) {
+          reject(`command must be a non-empty string of at most ${EXTERNAL_MAX_COMMAND_CHARS} characters`, EXTERNAL_ERRORS.invalid);
+        }
+        const t = req.timeoutSeconds;
+        if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > EXTERNAL_EXEC_MAX_TIMEOUT_SECONDS)) {
+          reject(`timeoutSeconds must be an integer from 1 to ${EXTERNAL_EXEC_MAX_TIMEOUT_SECONDS}`, EXTERNAL_ERRORS.invalid);
+        }
+      },
+    },
+  );
+  setHandler(externalWriteFile, ({ path: p, contentBase64 }) => request((a) => a.externalWriteFile({ runId, path: p, contentBase64 })), {
+    validator: (req) => {
+      mutable('write-file');
+      path(req?.path);
+      if (typeof req.contentBase64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(req.contentBase64)) reject('contentBase64 must be base64', EXTERNAL_ERRORS.invalid);
+      // Checked before acceptance, so an oversized content never reaches the history.
+      const bytes = base64Bytes(req.contentBase64);
+      if (req.contentBase64.length > EXTERNAL_MAX_BASE64_CHARS || bytes > EXTERNAL_MAX_BYTES) {
+        reject(`the content is ${bytes} bytes: at most ${EXTERNAL_MAX_BYTES} bytes (1 MiB) may be written at once`, EXTERNAL_ERRORS.tooLarge);
+      }
+    },
+  });
+  setHandler(externalReadFile, ({ path: p }) => request((a) => a.externalReadFile({ runId, path: p })), {
+    validator: (req) => {
+      accepting('read-file');
+      roomInHistory('read-file');
+      path(req?.path);
+    },
+  });
+  setHandler(
+    externalScore,
+    () => {
+      state.requests++;
+      state.scoring = true;
+      return { scoring: true };
+    },
+    {
+      validator: () => {
+        accepting('score');
+        if (state.scoring) reject(`run ${runId} is already being scored`);
+        if (state.isScored) reject(`run ${runId} has already been scored`);
+      },
+    },
+  );
+  setHandler(
+    externalComplete,
+    () => {
+      state.requests++;
+      state.ending = 'complete';
+      return ending();
+    },
+    {
+      validator: () => {
+        accepting('complete');
+        if (state.scoring) reject(`run ${runId} is being scored: wait until it is scored, then complete it`);
+        if (!state.isScored) reject(`run ${runId} has not been scored: score it first (or cancel it)`);
+      },
+    },
+  );
+  setHandler(
+    externalCancel,
+    () => {
+      state.requests++;
+      state.ending = 'cancel';
+      return ending();
+    },
+    { validator: () => accepting('cancel') },
+  );
+  setHandler(externalStateQuery, () => ({
+    ready: state.ready,
+    scoring: state.scoring,
+    scored: state.isScored,
+    ended: state.outcome !== undefined || state.closing || state.ending !== undefined,
+    verdict: state.verdict,
+    external: state.external,
+    idleTimeoutSeconds: state.plan?.idleTimeoutSeconds ?? null,
+  }));
+
+  return {
+    state,
+    start(plan: RunPlan) {
+      state.external = true;
+      state.plan = plan;
+      state.ready = true;
+    },
+    scored(verdict: ExternalVerdict) {
+      state.verdict = { score: verdict.score, passed: verdict.passed };
+      state.isScored = true;
+      state.scoring = false;
+    },
+    end(outcome: 'completed' | 'failed' | 'cancelled', verdict: ExternalVerdict) {
+      state.verdict = state.isScored ? { score: verdict.score, passed: verdict.passed } : null;
+      state.outcome = outcome;
+    },
+  };
+}
+
+type ExternalActivities = ExternalSandboxActivities;
+
+/**
+ * A client's requests to the run's host. Short timeouts: the client is waiting on the
+ * other end. A command is tried once (running it twice could do harm); file steps retry.
+ */
+function externalActivities(plan: RunPlan): ExternalActivities {
+  const files = proxyActivities<ExternalActivities>({
+    taskQueue: plan.hostQueue,
+    startToCloseTimeout: '2m',
+    scheduleToCloseTimeout: '5m',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: [...nonRetryableErrorTypes, ...Object.values(EXTERNAL_ERRORS)] },
+  });
+  return {
+    externalWriteFile: files.externalWriteFile,
+    externalReadFile: files.externalReadFile,
+    externalExec: (input) =>
+      proxyActivities<ExternalActivities>({
+        taskQueue: plan.hostQueue,
+        startToCloseTimeout: `${input.timeoutSeconds + 60}s`,
+        scheduleToCloseTimeout: `${input.timeoutSeconds + 180}s`,
+        heartbeatTimeout: '30s',
+        retry: { maximumAttempts: 1 },
+      }).externalExec(input),
+  };
 }
 
 /** The agent may run for up to 70 minutes; heartbeats let a crashed worker's attempt be retried promptly. */

@@ -159,6 +159,8 @@ export const environmentSchema = {
         costCapUsd: { type: 'number', exclusiveMinimum: 0, maximum: 10000 },
         temperature: { type: 'number', minimum: 0, maximum: 1 },
         bashTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
+        // external harness: a run no client request reaches for this long is cancelled.
+        idleTimeoutSeconds: { type: 'integer', minimum: 5, maximum: 86400 },
         env: {
           type: 'object',
           maxProperties: 100,

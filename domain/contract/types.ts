@@ -119,6 +119,8 @@ export interface EnvironmentInput {
     costCapUsd?: number;
     temperature?: number;
     bashTimeoutSeconds?: number;
+    /** external harness: cancelled after this long without a client request. */
+    idleTimeoutSeconds?: number;
   };
   resources?: { cpus?: number; memoryMb?: number; pids?: number; diskMb?: number };
   network?: { enabled?: boolean };

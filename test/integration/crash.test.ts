@@ -4,10 +4,9 @@
  * the restarted worker resumes waiting for that same agent (by the exec id in its
  * heartbeat) instead of starting it again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { startHarness, task, type Harness } from './harness';
-import { testEnv } from './env';
+import { startWorkerProcess } from './workerProcess';
 
 let h: Harness;
 const children: ChildProcess[] = [];
@@ -20,32 +19,10 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** The real worker binary (dist/workers/main.js), on this test's queues. */
-function startWorker(): Promise<ChildProcess> {
-  const env = testEnv();
-  const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'dist', 'workers', 'main.js')], {
-    env: {
-      ...process.env,
-      DATABASE_URL: env.databaseUrl,
-      TEMPORAL_ADDRESS: env.temporalAddress,
-      SIMLAB_TASK_QUEUE: h.taskQueue,
-      SIMLAB_HOST_ID: h.hostId,
-      SIMLAB_ARTIFACTS: h.artifactsDir,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function startWorker(): Promise<ChildProcess> {
+  const child = await startWorkerProcess(h);
   children.push(child);
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      if (process.env.SIMLAB_TEST_VERBOSE) process.stderr.write(d);
-      if (output.includes('[worker] ready')) resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${output}`)));
-  });
+  return child;
 }
 
 /**

@@ -67,3 +67,26 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     close: () => new Promise((r) => server.close(() => r())),
   };
 }
+
+/** An assistant message with the given content blocks (thinking, text, tool_use), for the claude harness. */
+export const assistantMessage = (
+  content: unknown[],
+  opts: { stop_reason?: string; usage?: Record<string, number> } = {},
+) => ({
+  id: `msg_${Math.random().toString(36).slice(2)}`,
+  type: 'message',
+  role: 'assistant',
+  model: 'claude-sonnet-4-6',
+  stop_reason: opts.stop_reason ?? (content.some((b: any) => b?.type === 'tool_use') ? 'tool_use' : 'end_turn'),
+  stop_sequence: null,
+  content,
+  usage: opts.usage ?? { input_tokens: 1000, output_tokens: 50 },
+});
+
+export const toolUse = (name: string, input: unknown, id = `toolu_${Math.random().toString(36).slice(2)}`) => ({ type: 'tool_use', id, name, input });
+
+export const overloaded: ScriptedAnswer = {
+  status: 529,
+  body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } },
+  headers: { 'retry-after-ms': '50' },
+};
