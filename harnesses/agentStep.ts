@@ -8,7 +8,7 @@ import type { PrismaClient } from '../prisma/client';
 import type { ArtifactStore } from '../artifacts';
 import { artifactKeys } from '../artifacts';
 import { agentTimeoutSeconds } from '../domain/contract';
-import type { Sandbox } from '../sandbox';
+import { AGENT_HOME, type Sandbox } from '../sandbox';
 import { claimAgentProcess, readAgentProcess, recordAgentOutcome, type RunRecord } from '../store/runs';
 import { conversationStore } from '../store/conversation';
 import { readEvents, streamedOutputBytes, transcriptWriter } from '../transcript/store';
@@ -21,6 +21,14 @@ import { harnessFor, type AgentResult, type HarnessContext } from './index';
 
 const LOG_LIMIT = 10 * 1024 * 1024;
 const EXCERPT = 4000;
+
+/** Whether the home's own filesystem (a quota'd home disk) is full, as `df` sees it. */
+async function homeDiskFull(sandbox: Sandbox): Promise<boolean> {
+  const res = await sandbox.exec(['df', '-P', AGENT_HOME], { timeoutSeconds: 30 });
+  const fields = res.output.trim().split('\n').pop()?.split(/\s+/) ?? [];
+  const avail = Number(fields[3]);
+  return res.exitCode === 0 && Number.isFinite(avail) && avail < 1024;
+}
 
 async function conversationAsText(prisma: PrismaClient, runId: string): Promise<string> {
   const events = await readEvents(prisma, runId, { limit: 100_000, types: ['agent_message', 'tool_call', 'tool_result'] });
@@ -72,7 +80,10 @@ export async function runAgentStep(
   // A sandbox the agent exhausted is the agent's doing: said on the run, which is still
   // evaluated on what it left.
   const limits = await sandbox.resourceEvents();
+  const diskMb = run.environment.resources.diskMb;
+  const diskFull = diskMb ? await homeDiskFull(sandbox) : false;
   const exhausted = [
+    ...(diskFull ? [`it filled its ${diskMb} MB disk quota`] : []),
     ...(limits.oomKills ? [`the sandbox's memory limit (${run.environment.resources.memoryMb} MB) OOM-killed ${limits.oomKills} of its processes`] : []),
     ...(limits.pidsLimitHit ? [`it hit the sandbox's process limit (${run.environment.resources.pids}) ${limits.pidsLimitHit} time(s)`] : []),
   ];

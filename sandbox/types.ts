@@ -30,7 +30,7 @@ export interface SandboxIdentity {
 
 export interface SandboxSpec {
   image: string;
-  resources: { cpus: number; memoryMb: number; pids: number };
+  resources: { cpus: number; memoryMb: number; pids: number; diskMb?: number };
   network: { enabled: boolean };
   env: Record<string, string>;
 }
@@ -139,6 +139,8 @@ export interface SandboxProvider {
   list(filter: SandboxFilter): Promise<SandboxInfo[]>;
   /** The one place sandboxes die. Idempotent: one already gone counts as destroyed. */
   destroy(filter: SandboxFilter): Promise<string[]>;
+  /** Releases what sandboxes left on this host without a sandbox any more (home disks); returns how many. */
+  sweep?(): Promise<number>;
 }
 
 /**

@@ -4,7 +4,8 @@ import { Client } from '@temporalio/client';
 import { createPrisma } from '../prisma/client';
 import { ConfigError, loadConfig } from '../config';
 import { connectClient, connectWorker, ensureSearchAttributes } from '../config/temporal';
-import { DockerSandboxProvider } from '../sandbox';
+import * as path from 'node:path';
+import { DockerSandboxProvider, HomeDisks } from '../sandbox';
 import { LocalArtifactStore } from '../artifacts';
 import { AnthropicJudge } from '../criteria/judge';
 import { loadKeyring } from '../secrets/keyring';
@@ -17,7 +18,7 @@ async function main() {
   const prisma = createPrisma(cfg.databaseUrl, { maxConnections: 10 });
   const docker = new Docker();
   await docker.ping();
-  const sandboxes = new DockerSandboxProvider(docker);
+  const sandboxes = new DockerSandboxProvider(docker, new HomeDisks(path.join(cfg.dataDir, 'sandbox-disks')));
   const clientConnection = await connectClient(cfg.temporal);
   await ensureSearchAttributes(clientConnection, cfg.temporal.namespace);
   const client = new Client({ connection: clientConnection, namespace: cfg.temporal.namespace });

@@ -41,6 +41,8 @@ export async function reapOrphans(deps: {
     if (!states.has(workflowId)) states.set(workflowId, workflowState(deps.client, workflowId));
     return states.get(workflowId)!;
   };
+  // Home disks whose sandbox is gone (a worker killed between the two removals).
+  await deps.sandboxes.sweep?.().catch((err: Error) => report.errors.push(`sweep: ${err.message}`));
   const containers = await deps.sandboxes.list({ hostId: deps.hostId, deploymentId: deps.deploymentId });
   report.inspected = containers.length;
   for (const c of containers) {

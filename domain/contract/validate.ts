@@ -85,20 +85,6 @@ function misplacedField(owner: unknown): string {
   return 'belongs in a criterion: a goal with a criteria list carries no criterion fields itself';
 }
 
-/**
- * Fields the contract names but this build cannot honour yet. Refused with a reason
- * rather than stored and silently ignored.
- */
-const NOT_YET: Partial<Record<ContractKind, { pointer: string; message: string }[]>> = {
-  environment: [{ pointer: '/resources/diskMb', message: 'is not enforced by this build yet (disk quotas come with their own release); remove it' }],
-};
-
-function notYetSupported(kind: ContractKind, doc: unknown): Violation[] {
-  // An empty list asks for nothing (stored definitions carry `secrets: []`).
-  const given = (v: unknown) => v !== undefined && !(Array.isArray(v) && v.length === 0);
-  return (NOT_YET[kind] ?? []).filter((f) => given(valueAt(doc, f.pointer))).map((f) => ({ ...f }));
-}
-
 function describeGoalForm(goal: unknown): string {
   const g = (goal ?? {}) as Record<string, unknown>;
   if ('criteria' in g && 'evaluationType' in g) {
@@ -148,7 +134,7 @@ function invalidUserSchemas(kind: ContractKind, doc: unknown): Violation[] {
 export function validateDocument<T>(kind: ContractKind, doc: unknown): Validation<T> {
   const validate = validatorFor(kind);
   const valid = validate(doc);
-  const violations = [...(valid ? invalidUserSchemas(kind, doc) : toViolations(validate.errors ?? [], doc)), ...notYetSupported(kind, doc)];
+  const violations = [...(valid ? invalidUserSchemas(kind, doc) : toViolations(validate.errors ?? [], doc))];
   if (violations.length === 0) return { ok: true, value: doc as T };
   violations.sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0));
   return { ok: false, violations };

@@ -8,6 +8,7 @@ import { EnvironmentConfigError } from '../../domain/errors';
 import { AGENT_HOME, AGENT_UID, type Sandbox, type SandboxFilter, type SandboxIdentity, type SandboxInfo, type SandboxProvider, type SandboxSpec } from '../types';
 import { DockerSandbox } from './container';
 import { containerName, LABELS } from './labels';
+import type { HomeDisks } from './homeDisk';
 
 /**
  * PID 1 of every sandbox: waits for ever and needs only a POSIX shell. It installs no
@@ -16,7 +17,11 @@ import { containerName, LABELS } from './labels';
 const KEEPALIVE = ['/bin/sh', '-c', 'while :; do sleep 3600 & wait $!; done'];
 
 export class DockerSandboxProvider implements SandboxProvider {
-  constructor(readonly docker: Docker) {}
+  /** `homeDisks`: where quota'd homes live on this host; without it, `diskMb` cannot be honoured. */
+  constructor(
+    readonly docker: Docker,
+    private readonly homeDisks?: HomeDisks,
+  ) {}
 
   async create(id: SandboxIdentity, spec: SandboxSpec): Promise<Sandbox> {
     try {
@@ -28,6 +33,11 @@ export class DockerSandboxProvider implements SandboxProvider {
       throw err;
     }
     const memory = spec.resources.memoryMb * 1024 * 1024;
+    let home: string | undefined;
+    if (spec.resources.diskMb) {
+      if (!this.homeDisks) throw new EnvironmentConfigError(`Docker host '${id.hostId}' cannot enforce disk quotas (diskMb)`);
+      home = await this.homeDisks.create(id.runId, spec.resources.diskMb);
+    }
     const container = await this.docker.createContainer({
       name: containerName(id.runId),
       Image: spec.image,
@@ -54,6 +64,7 @@ export class DockerSandboxProvider implements SandboxProvider {
         NanoCpus: Math.round(spec.resources.cpus * 1e9),
         Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
         NetworkMode: spec.network.enabled ? 'bridge' : 'none',
+        ...(home ? { Mounts: [{ Type: 'bind' as const, Source: home, Target: AGENT_HOME }] } : {}),
         AutoRemove: false,
       },
     });
@@ -93,6 +104,18 @@ export class DockerSandboxProvider implements SandboxProvider {
     }));
   }
 
+  async sweep(): Promise<number> {
+    if (!this.homeDisks) return 0;
+    const live = new Set((await this.list({})).map((c) => c.runId));
+    let swept = 0;
+    for (const runId of await this.homeDisks.list()) {
+      if (live.has(runId)) continue;
+      await this.homeDisks.remove(runId);
+      swept++;
+    }
+    return swept;
+  }
+
   async destroy(filter: SandboxFilter): Promise<string[]> {
     if (!filter.runId && !filter.iterationId && !filter.hostId) throw new Error('refusing to destroy every sandbox without a filter');
     const removed: string[] = [];
@@ -105,7 +128,9 @@ export class DockerSandboxProvider implements SandboxProvider {
         // 404: already gone; 409: removal already in progress.
         if (code !== 404 && code !== 409) throw err;
       }
+      if (c.runId) await this.homeDisks?.remove(c.runId);
     }
+    if (filter.runId) await this.homeDisks?.remove(filter.runId);
     return removed;
   }
 }

@@ -16,7 +16,7 @@ import { createPrisma, type PrismaClient } from '../../prisma/client';
 import { createApp } from '../../api/app';
 import { createOrganization } from '../../api/tenancy';
 import { createWorkers } from '../../workers/workers';
-import { DockerSandboxProvider, type SandboxInfo } from '../../sandbox';
+import { DockerSandboxProvider, HomeDisks, type SandboxInfo } from '../../sandbox';
 import { LocalArtifactStore } from '../../artifacts';
 import type { Judge } from '../../criteria/judge';
 import { createKeyring } from '../../secrets/keyring';
@@ -64,7 +64,7 @@ export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: J
   const artifactsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simlab-artifacts-'));
   const prisma = createPrisma(env.databaseUrl, { maxConnections: 8 });
   const docker = new Docker();
-  const sandboxes = new DockerSandboxProvider(docker);
+  const sandboxes = new DockerSandboxProvider(docker, new HomeDisks(path.join(artifactsDir, '..', `simlab-disks-${suffix}`)));
   const artifacts = new LocalArtifactStore(artifactsDir);
   const keyring = createKeyring(randomBytes(32));
   const connection = await Connection.connect({ address: env.temporalAddress });

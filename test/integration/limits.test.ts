@@ -3,6 +3,7 @@
  * the run evaluated on what it left, its output kept, and blamed on the agent with the
  * reason, never on the infrastructure.
  */
+import { execFileSync } from 'node:child_process';
 import { startHarness, task, type Harness } from './harness';
 
 let h: Harness;
@@ -64,5 +65,21 @@ describe('an agent that exhausts its sandbox', () => {
     expect(run).toMatchObject({ status: 'cancelled', cancelling: false, artifacts: { archive: null, archiveNote: expect.stringMatching(/^not archived: /) } });
     expect(took).toBeLessThan(10_000);
     expect(await h.sandboxesLeft()).toEqual([]);
+  });
+
+  it('disk quota: the home holds diskMb and no more; filling it is the agent\'s failure; the disk goes with the sandbox', async () => {
+    const envId = await h.createEnvironment({
+      name: 'quota',
+      agent: { harness: 'command', command: 'echo before | tee out.txt; head -c 200000000 /dev/zero > big.bin; echo "write exited $?"; ls -l big.bin' },
+      resources: { cpus: 0.5, memoryMb: 128, pids: 64, diskMb: 64 },
+    });
+    const taskId = await h.createTask(task([...goals, { name: 'bounded', evaluationType: 'bash_command', command: 'test $(wc -c < big.bin) -lt 70000000' }]));
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!, undefined, 120_000);
+    expect(run).toMatchObject({ status: 'completed', score: 100, failure: { category: 'agent', message: expect.stringContaining('filled its 64 MB disk quota') } });
+    expect(run.agent.outputExcerpt).toMatch(/write exited 1/);
+    expect(await h.sandboxesLeft()).toEqual([]);
+    // The home disk went with its sandbox: nothing mounted or left on the host.
+    expect(execFileSync('mount', { encoding: 'utf8' })).not.toContain(runId!);
   });
 });
