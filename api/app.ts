@@ -17,6 +17,7 @@ import { environmentRoutes } from './routes/environments';
 import { runRoutes } from './routes/runs';
 import { externalRoutes } from './routes/external';
 import { productRoutes } from './routes/products';
+import { experimentRoutes } from './routes/experiments';
 
 export interface ApiDeps {
   prisma: PrismaClient;
@@ -50,6 +51,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(uploadRoutes(deps));
   v1.use(apiKeyRoutes(deps));
   v1.use(simulationRoutes(deps));
+  v1.use(experimentRoutes(deps));
   app.use('/v1', v1);
   app.use((req) => {
     throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);

@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Environment, Task } from '../prisma/generated/client';
 import type { PrismaClient } from '../prisma/client';
-import { createIteration, markIterationFailed, type NewIteration } from '../store/iterations';
+import { createExperimentIteration, createIteration, markIterationFailed, type NewIteration, type RunSpec } from '../store/iterations';
 import { transitionRun } from '../store/runStatus';
 import { SA } from '../workflows/searchAttributes';
 import type { iterationWorkflow } from '../workflows/iteration';
@@ -22,9 +22,19 @@ export interface LaunchContext {
 
 export async function launchIteration(
   ctx: LaunchContext,
-  input: { organizationId: string; productId: string; tasks: Task[]; environments: Environment[]; experimentId?: string },
+  input: { organizationId: string; productId: string; tasks: Task[]; environments: Environment[] },
 ): Promise<NewIteration> {
-  const it = await createIteration(ctx.prisma, input);
+  return startIterationWorkflow(ctx, input, await createIteration(ctx.prisma, input));
+}
+
+export async function launchExperimentIteration(
+  ctx: LaunchContext,
+  input: { organizationId: string; productId: string; experimentId: string; specs: RunSpec[] },
+): Promise<NewIteration> {
+  return startIterationWorkflow(ctx, input, await createExperimentIteration(ctx.prisma, input));
+}
+
+async function startIterationWorkflow(ctx: LaunchContext, input: { organizationId: string; productId: string }, it: NewIteration): Promise<NewIteration> {
   try {
     await ctx.temporal.workflow.start<typeof iterationWorkflow>('iterationWorkflow', {
       taskQueue: ctx.taskQueue,

@@ -51,6 +51,8 @@ export function runSummaryView(r: {
   iterationId: string;
   taskId: string;
   environmentId: string;
+  variant: string | null;
+  repeat: number | null;
   score: number | null;
   passed: boolean | null;
   failureCategory: string | null;
@@ -63,6 +65,8 @@ export function runSummaryView(r: {
     iterationId: r.iterationId,
     taskId: r.taskId,
     environmentId: r.environmentId,
+    variant: r.variant,
+    repeat: r.repeat,
     score: r.score,
     passed: r.passed,
     verdict: verdictOf(r),

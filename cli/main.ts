@@ -35,13 +35,24 @@ Usage:
   simlab secret set NAME --value-from-env VAR [--environment-id ENV]   (or the value on stdin)
   simlab secret list [--environment-id ENV]
   simlab secret delete NAME [--environment-id ENV]
-  simlab run list [--task-id TASK] [--status STATUS] [--iteration-id ITER]
+  simlab run list [--task-id TASK] [--environment-id ENV] [--status STATUS] [--iteration-id ITER]
+                  [--limit N] [--cursor C]   (--format json: { items, nextCursor })
   simlab run get RUN
   simlab run logs RUN [--follow]            the transcript (--format json: the events)
   simlab run actions RUN                    normalized agent actions
   simlab run download RUN [--output DIR]    home.tar.gz, transcript.jsonl, agent.log
   simlab run cancel RUN
   simlab iteration get ITER
+  simlab experiment create --name N [--task-ids a,b] [--env-ids c,d] [--repeats K] [--signal-config signals.yaml]
+  simlab experiment list | get EXP
+  simlab experiment task add|remove EXP TASK
+  simlab experiment env add|remove EXP ENV
+  simlab experiment variant add EXP --name V --file variant.json   ({ "agent"?: {...}, "prompt"?: "..." })
+  simlab experiment run EXP [--variant V[,V...]] [--repeats K] [--detach]
+                        (a new numbered iteration: every task x env x variant x repeat;
+                         without --detach, follows it until it ends)
+  simlab experiment run status EXP [--iteration N] [--watch]
+  simlab experiment run cancel EXP          cancels its latest running iteration
   simlab iteration cancel ITER
   simlab product list | create SLUG [--name N] | switch SLUG
   simlab config set [--api-url URL] [--api-key KEY] [--product SLUG] | show
@@ -58,7 +69,7 @@ interface Parsed {
   flags: Map<string, string[]>;
 }
 
-const BOOLEAN_FLAGS = new Set(['watch', 'help', 'follow']);
+const BOOLEAN_FLAGS = new Set(['watch', 'help', 'follow', 'detach']);
 
 function parseArgs(argv: string[]): Parsed {
   const positionals: string[] = [];
@@ -399,15 +410,98 @@ async function dispatch(c: Command): Promise<number> {
       return 0;
     }
     case 'run list': {
-      c.allowOnly('task-id', 'status', 'iteration-id');
+      c.allowOnly('task-id', 'environment-id', 'status', 'iteration-id', 'limit', 'cursor');
       const q = new URLSearchParams();
-      for (const [flag, param] of [['task-id', 'taskId'], ['status', 'status'], ['iteration-id', 'iterationId']] as const) {
+      for (const [flag, param] of [['task-id', 'taskId'], ['environment-id', 'environmentId'], ['status', 'status'], ['iteration-id', 'iterationId'], ['limit', 'limit'], ['cursor', 'cursor']] as const) {
         const v = c.flag(flag);
         if (v) q.set(param, v);
       }
-      const res = await api.request<{ items: Run[] }>('GET', api.productPath(`/runs${q.size ? `?${q}` : ''}`));
-      c.print(res.items, () => table(res.items, ['id', 'status', 'score', 'verdict', 'failureCategory', 'taskId', 'environmentId', 'createdAt']));
+      const res = await api.request<{ items: Run[]; nextCursor: string | null }>('GET', api.productPath(`/runs${q.size ? `?${q}` : ''}`));
+      c.print({ items: res.items, nextCursor: res.nextCursor }, () =>
+        [table(res.items, ['id', 'status', 'score', 'verdict', 'failureCategory', 'taskId', 'environmentId', 'variant', 'repeat', 'createdAt']), ...(res.nextCursor ? [`more: --cursor ${res.nextCursor}`] : [])].join('\n'),
+      );
       return 0;
+    }
+    case 'experiment create': {
+      c.allowOnly('name', 'task-ids', 'env-ids', 'repeats', 'signal-config');
+      const file = c.flag('signal-config');
+      const body: Record<string, unknown> = { name: requiredFlag(c, 'name'), taskIds: c.list('task-ids'), environmentIds: c.list('env-ids') };
+      if (c.flag('repeats') !== undefined) body.repeats = intFlag(c, 'repeats');
+      // Sent as written: the API keeps the file's text, not a re-serialization of it.
+      if (file) body.signalConfig = readFileOrUsage(file);
+      const e = await api.request<Run>('POST', api.productPath('/experiments'), body);
+      c.print(e, () => `Created experiment ${e.id} (${e.name}): ${e.taskIds.length} task(s) x ${e.environmentIds.length} environment(s), ${e.repeats} repeat(s)`);
+      return 0;
+    }
+    case 'experiment list': {
+      c.allowOnly();
+      const res = await api.request<{ items: Run[] }>('GET', api.productPath('/experiments'));
+      c.print(res.items, () => table(res.items.map((e) => ({ ...e, tasks: e.taskIds.length, envs: e.environmentIds.length, variants: e.variants.length, iterations: e.lastIterationNumber })), ['id', 'name', 'tasks', 'envs', 'variants', 'repeats', 'iterations', 'updatedAt']));
+      return 0;
+    }
+    case 'experiment get': {
+      c.allowOnly();
+      const e = await api.request<Run>('GET', `/experiments/${encodeURIComponent(c.arg(2, 'EXP id'))}`);
+      c.print(e, () => renderExperiment(e));
+      return 0;
+    }
+    case 'experiment task':
+    case 'experiment env': {
+      c.allowOnly();
+      const sub = c.arg(2, "'add' or 'remove'");
+      const exp = encodeURIComponent(c.arg(3, 'EXP id'));
+      const ref = c.arg(4, verb === 'task' ? 'TASK id' : 'ENV id');
+      const [kind, field] = verb === 'task' ? ['tasks', 'taskId'] : ['environments', 'environmentId'];
+      let e: Run;
+      if (sub === 'add') e = await api.request<Run>('POST', `/experiments/${exp}/${kind}`, { [field]: ref });
+      else if (sub === 'remove') e = await api.request<Run>('DELETE', `/experiments/${exp}/${kind}/${encodeURIComponent(ref)}`);
+      else throw new UsageError(`experiment ${verb} ${sub}: expected 'add' or 'remove'`);
+      c.print(e, () => renderExperiment(e));
+      return 0;
+    }
+    case 'experiment variant': {
+      c.allowOnly('name', 'file');
+      if (c.arg(2, "'add'") !== 'add') throw new UsageError(`experiment variant ${c.arg(2, '')}: expected 'add'`);
+      const exp = encodeURIComponent(c.arg(3, 'EXP id'));
+      const file = requiredFlag(c, 'file');
+      let override: unknown;
+      try {
+        override = JSON.parse(readFileOrUsage(file));
+      } catch (err) {
+        if (err instanceof UsageError) throw err;
+        throw new InputError([`${file}: not valid JSON: ${(err as Error).message}`]);
+      }
+      const e = await api.request<Run>('POST', `/experiments/${exp}/variants`, { name: requiredFlag(c, 'name'), override });
+      c.print(e, () => renderExperiment(e));
+      return 0;
+    }
+    case 'experiment run': {
+      const sub = c.args.positionals[2];
+      if (sub === 'status') return experimentStatus(c, api, c.arg(3, 'EXP id'));
+      if (sub === 'cancel') {
+        c.allowOnly();
+        const exp = c.arg(3, 'EXP id');
+        const its = await api.request<{ items: Run[] }>('GET', `/experiments/${encodeURIComponent(exp)}/iterations`);
+        const running = its.items.find((it) => it.finishedAt === null);
+        if (!running) throw new UsageError(`experiment ${exp} has no running iteration`);
+        const r = await api.request<Run>('POST', `/iterations/${encodeURIComponent(running.id)}/cancel`, {});
+        c.print({ ...r, number: running.number }, () => `Cancellation requested for iteration #${running.number} (${r.id})`);
+        return 0;
+      }
+      c.allowOnly('variant', 'repeats', 'detach');
+      const exp = c.arg(2, 'EXP id');
+      const body: Record<string, unknown> = {};
+      if (c.list('variant').length) body.variants = c.list('variant');
+      if (c.flag('repeats') !== undefined) body.repeats = intFlag(c, 'repeats');
+      const launched = await api.request<Run>('POST', `/experiments/${encodeURIComponent(exp)}/iterations`, body);
+      if (c.bool('detach')) {
+        c.print(launched, () => `Queued iteration #${launched.number} (${launched.iterationId}): ${launched.runCount} run(s)`);
+        return 0;
+      }
+      if (!c.json) c.out(`Queued iteration #${launched.number} (${launched.iterationId}): ${launched.runCount} run(s); following...`);
+      const it = await watchIteration(c, api, launched.iterationId);
+      c.print({ ...launched, iteration: it }, () => `Iteration #${launched.number} ${it.status}: ${it.summary.passed}/${it.runCount} passed, mean score ${cell(it.summary.meanScore)}`);
+      return it.summary.ended === it.runCount && it.summary.byStatus.completed === it.runCount ? 0 : 1;
     }
     case 'run get': {
       c.allowOnly();
@@ -542,6 +636,51 @@ async function secretValue(fromEnv: string | undefined): Promise<string> {
   const v = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
   if (!v) throw new UsageError('standard input gave an empty secret value');
   return v;
+}
+
+function renderExperiment(e: Run): string {
+  return [
+    `${e.id}  ${e.name}  (${e.repeats} repeat(s), ${e.lastIterationNumber} iteration(s))`,
+    `  tasks         ${e.taskIds.join(', ') || '-'}`,
+    `  environments  ${e.environmentIds.join(', ') || '-'}`,
+    `  variants      ${e.variants.map((v: Run) => v.name).join(', ') || '(base only)'}`,
+  ].join('\n');
+}
+
+/** `experiment run status`: counts per run status, once or until the iteration ends. */
+async function experimentStatus(c: Command, api: Api, exp: string): Promise<number> {
+  c.allowOnly('iteration', 'watch');
+  const n = c.flag('iteration');
+  if (n !== undefined && !/^[1-9]\d*$/.test(n)) throw new UsageError(`--iteration must be an iteration number, not '${n}'`);
+  const url = `/experiments/${encodeURIComponent(exp)}/iterations/${n ?? 'latest'}`;
+  let last = '';
+  for (;;) {
+    const st = await api.request<Run>('GET', url);
+    const ended = st.finishedAt !== null;
+    const line = `#${st.number} ${st.status}  ${st.ended}/${st.total} ended  (${Object.entries(st.counts).map(([k, v]) => `${k} ${v}`).join(', ')})`;
+    if (!c.bool('watch') || ended) {
+      c.print(st, () => line);
+      return 0;
+    }
+    // Plain lines, only when something changed: readable in a log as on a terminal.
+    if (!c.json && line !== last) c.out(`${new Date().toISOString()}  ${line}`);
+    last = line;
+    await new Promise((r) => setTimeout(r, Number(process.env.SIMLAB_WATCH_INTERVAL_MS ?? 5000)));
+  }
+}
+
+function intFlag(c: Command, name: string): number {
+  const v = c.flag(name)!;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number, not '${v}'`);
+  return Number(v);
+}
+
+function readFileOrUsage(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
 }
 
 function requiredFlag(c: Command, name: string): string {

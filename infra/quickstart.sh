@@ -52,7 +52,7 @@ log "running task $task_id on environment $env_id"
 set +e
 simlab task run "$task_id" --environment-id "$env_id" --watch
 set -e
-run_id="$(simlab run list --task-id "$task_id" --format json | json_field '[0].id')"
+run_id="$(simlab run list --task-id "$task_id" --format json | json_field '.items[0].id')"
 echo
 simlab run get "$run_id"
 echo

@@ -15,6 +15,16 @@ export interface NewIteration {
   runIds: string[];
 }
 
+/** One run of an iteration to be: what it runs on, and what it froze. */
+export interface RunSpec {
+  task: Pick<Task, 'id' | 'version'>;
+  environment: Pick<Environment, 'id' | 'version'>;
+  taskSnapshot: Prisma.InputJsonValue;
+  environmentSnapshot: Prisma.InputJsonValue;
+  variant?: string;
+  repeat?: number;
+}
+
 /**
  * Creates the iteration and its queued runs in one transaction. Its number comes from a
  * counter on the product, incremented in the same transaction (a row lock, so concurrent
@@ -22,34 +32,67 @@ export interface NewIteration {
  */
 export async function createIteration(
   prisma: PrismaClient,
-  input: { organizationId: string; productId: string; tasks: Task[]; environments: Environment[]; experimentId?: string },
+  input: { organizationId: string; productId: string; tasks: Task[]; environments: Environment[] },
+): Promise<NewIteration> {
+  const specs: RunSpec[] = input.tasks.flatMap((task) =>
+    input.environments.map((environment) => ({
+      task,
+      environment,
+      taskSnapshot: task.definition as Prisma.InputJsonValue,
+      environmentSnapshot: environment.definition as Prisma.InputJsonValue,
+    })),
+  );
+  return insertIteration(prisma, { ...input, specs });
+}
+
+/**
+ * An experiment's iteration: the runs are given (every task x environment x variant x
+ * repeat, snapshots already overridden), and the number comes from the experiment's own
+ * counter, the same way, guarded by the same (productId, experimentId, number) index.
+ */
+export async function createExperimentIteration(
+  prisma: PrismaClient,
+  input: { organizationId: string; productId: string; experimentId: string; specs: RunSpec[] },
+): Promise<NewIteration> {
+  return insertIteration(prisma, input);
+}
+
+async function insertIteration(
+  prisma: PrismaClient,
+  input: { organizationId: string; productId: string; experimentId?: string; specs: RunSpec[] },
 ): Promise<NewIteration> {
   const iterationId = newId('iter');
   const workflowId = iterationWorkflowId(iterationId);
-  const runs = input.tasks.flatMap((task) =>
-    input.environments.map((env) => {
-      const id = newId('run');
-      return {
-        id,
-        organizationId: input.organizationId,
-        productId: input.productId,
-        iterationId,
-        taskId: task.id,
-        environmentId: env.id,
-        workflowId: runWorkflowId(id),
-        taskVersion: task.version,
-        environmentVersion: env.version,
-        taskSnapshot: task.definition as Prisma.InputJsonValue,
-        environmentSnapshot: env.definition as Prisma.InputJsonValue,
-      };
-    }),
-  );
+  const runs = input.specs.map((spec) => {
+    const id = newId('run');
+    return {
+      id,
+      organizationId: input.organizationId,
+      productId: input.productId,
+      iterationId,
+      taskId: spec.task.id,
+      environmentId: spec.environment.id,
+      workflowId: runWorkflowId(id),
+      taskVersion: spec.task.version,
+      environmentVersion: spec.environment.version,
+      taskSnapshot: spec.taskSnapshot,
+      environmentSnapshot: spec.environmentSnapshot,
+      variant: spec.variant ?? null,
+      repeat: spec.repeat ?? null,
+    };
+  });
   const number = await prisma.$transaction(async (tx) => {
-    const { lastIterationNumber } = await tx.product.update({
-      where: { id: input.productId },
-      data: { lastIterationNumber: { increment: 1 } },
-      select: { lastIterationNumber: true },
-    });
+    const { lastIterationNumber } = input.experimentId
+      ? await tx.experiment.update({
+          where: { id: input.experimentId },
+          data: { lastIterationNumber: { increment: 1 } },
+          select: { lastIterationNumber: true },
+        })
+      : await tx.product.update({
+          where: { id: input.productId },
+          data: { lastIterationNumber: { increment: 1 } },
+          select: { lastIterationNumber: true },
+        });
     await tx.iteration.create({
       data: {
         id: iterationId,

@@ -14,6 +14,16 @@ import { runDetailView, runSummaryView } from '../views';
 import type { ApiDeps } from '../app';
 import { intParam, pageParams, stringParam } from './params';
 
+const encodeCursor = (r: { createdAt: Date; id: string }) => Buffer.from(`${r.createdAt.toISOString()}|${r.id}`).toString('base64url');
+
+function decodeCursor(raw: string | undefined): { createdAt: Date; id: string } | null {
+  if (raw === undefined) return null;
+  const [at, id] = Buffer.from(raw, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(at ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) throw new HttpError(400, 'validation_failed', 'cursor is not one this API returned', [{ pointer: '/cursor', message: 'must be a nextCursor from a previous page' }]);
+  return { createdAt, id };
+}
+
 export function runRoutes(deps: ApiDeps): Router {
   const r = Router();
   const { prisma } = deps;
@@ -29,6 +39,11 @@ export function runRoutes(deps: ApiDeps): Router {
     }
     const taskId = stringParam(req.query.taskId);
     const iterationId = stringParam(req.query.iterationId);
+    const environmentId = stringParam(req.query.environmentId);
+    const after = decodeCursor(stringParam(req.query.cursor));
+    const { limit } = pageParams(req.query);
+    // Keyset pagination on (createdAt, id): one iteration's runs share a createdAt (one
+    // transaction), so the id breaks ties and no run is skipped or shown twice.
     const runs = await prisma.run.findMany({
       where: {
         organizationId,
@@ -36,11 +51,15 @@ export function runRoutes(deps: ApiDeps): Router {
         ...(status ? { status } : {}),
         ...(taskId ? { taskId } : {}),
         ...(iterationId ? { iterationId } : {}),
+        ...(environmentId ? { environmentId } : {}),
+        ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
       },
-      orderBy: { createdAt: 'desc' },
-      take: pageParams(req.query).limit,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
     });
-    res.json({ items: runs.map(runSummaryView) });
+    const page = runs.slice(0, limit);
+    const last = page[page.length - 1];
+    res.json({ items: page.map(runSummaryView), nextCursor: runs.length > limit && last ? encodeCursor(last) : null });
   });
 
   r.get('/runs/:id', async (req, res) => {

@@ -236,7 +236,7 @@ describe('CLI', () => {
     expect(human.out).toMatch(/\[pass\] hello \(bash_command\) 100\/100/);
 
     const list = JSON.parse((await simlab('run', 'list', '--task-id', t.id, '--status', 'completed', '--format', 'json')).out);
-    expect(list.map((r: { id: string }) => r.id)).toEqual([run.id]);
+    expect(list.items.map((r: { id: string }) => r.id)).toEqual([run.id]);
     expect((await simlab('run', 'list', '--status', 'bogus')).code).toBe(2);
   });
 
