@@ -1,0 +1,443 @@
+/**
+ * Chaos: SIGKILL the real worker process at random points of real runs, start a new
+ * one, and check that nothing was lost (every run ends, passed, with its transcript and
+ * archive), nothing was done twice (status rows, transcript sequence, the agent itself)
+ * and nothing leaked (sandboxes, containers beyond a retried provisioning).
+ *
+ *   node dist/bench/chaos.js [--trials N] [--seed S] [--runs-per-trial K] [--json]
+ *
+ * needs the same services as the integration tests (DATABASE_URL, TEMPORAL_ADDRESS,
+ * Docker with simlab/busybox:test) and a built dist/ (the worker process runs it).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Harness } from '../test/integration/harness';
+import { testEnv } from '../test/integration/env';
+
+export type KillTarget = 'creating_sandbox' | 'running' | 'evaluating' | 'analyzing' | 'any';
+const TARGETS: KillTarget[] = ['creating_sandbox', 'running', 'evaluating', 'analyzing', 'any'];
+const LIFECYCLE = ['queued', 'creating_sandbox', 'running', 'evaluating', 'analyzing', 'completed'];
+
+export interface ChaosOptions {
+  trials: number;
+  seed: number;
+  harness: Harness;
+  /** Concurrent runs per trial: one worker kill then lands on runs at different points. */
+  runsPerTrial?: number;
+  /** Where the first run of trial i is killed (cycled); default: all of TARGETS from a seeded start. */
+  targets?: KillTarget[];
+  runTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+interface RunPlan {
+  initSleep: number | null;
+  agentSleep: number;
+  evalSleep: number;
+  /** A home big enough that archiving takes long enough to be hit. */
+  bigHome: boolean;
+}
+
+export interface RunResult {
+  trial: number;
+  runId: string;
+  plan: RunPlan;
+  target: KillTarget | null;
+  /** The run's status in the database just before the SIGKILL. */
+  killedIn: string;
+  status: string;
+  passed: boolean | null;
+  failure: { category: string; message: string } | null;
+  statusPath: string[];
+  containersCreated: number;
+  duplicateStatusRows: number;
+  seqProblems: string[];
+  transcriptOk: boolean;
+  transcriptText: string;
+  archiveOk: boolean;
+  archiveProblem: string | null;
+  durationMs: number;
+  problems: string[];
+}
+
+export interface ChaosReport {
+  seed: number;
+  trials: number;
+  runs: RunResult[];
+  killedIn: Record<string, number>;
+  endings: Record<string, number>;
+  containersPerRun: Record<string, number>;
+  containersLeft: number;
+  duplicateStatusRows: number;
+  seqProblems: number;
+  transcriptsBroken: number;
+  archivesBroken: number;
+  wrongBlame: number;
+  problems: string[];
+  wallMs: number;
+  trialMs: number[];
+}
+
+/** mulberry32: small, seedable, good enough to pick kill points reproducibly. */
+function rngFrom(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    between: (lo: number, hi: number) => lo + (hi - lo) * next(),
+    pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!,
+    chance: (p: number) => next() < p,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+function repoRoot(): string {
+  // Run from bench/ (ts-jest) or dist/bench/ (the CLI): dist/ has no package.json.
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
+    dir = up;
+  }
+  return dir;
+}
+
+interface WorkerProc {
+  child: ChildProcess;
+  exited: Promise<void>;
+  output(): string;
+}
+
+/** Like test/integration/workerProcess, but its path also holds when this file runs from dist/. */
+async function startWorker(h: Harness): Promise<WorkerProc> {
+  const env = testEnv();
+  const child = spawn(process.execPath, [path.join(repoRoot(), 'dist', 'workers', 'main.js')], {
+    env: {
+      ...process.env,
+      DATABASE_URL: env.databaseUrl,
+      TEMPORAL_ADDRESS: env.temporalAddress,
+      SIMLAB_TASK_QUEUE: h.taskQueue,
+      SIMLAB_HOST_ID: h.hostId,
+      SIMLAB_ARTIFACTS: h.artifactsDir,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      // Only the tail matters for a diagnosis; a long run must not grow this without bound.
+      out = (out + d.toString()).slice(-20_000);
+      if (process.env.SIMLAB_TEST_VERBOSE) process.stderr.write(d);
+      if (out.includes('[worker] ready')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${out}`)));
+  });
+  return { child, exited, output: () => out };
+}
+
+function planRun(rng: ReturnType<typeof rngFrom>, target: KillTarget | null): RunPlan {
+  return {
+    initSleep: target === 'creating_sandbox' ? round1(rng.between(2.5, 4)) : rng.chance(0.4) ? round1(rng.between(1, 3)) : null,
+    agentSleep: round1(target === 'running' ? rng.between(2.5, 4) : rng.between(1, 4)),
+    evalSleep: target === 'evaluating' ? round1(rng.between(2.5, 4)) : rng.chance(0.3) ? round1(rng.between(1, 2.5)) : 0,
+    bigHome: target === 'analyzing' || rng.chance(0.2),
+  };
+}
+
+function agentCommand(tag: string, p: RunPlan): string {
+  return [
+    `echo start-${tag}`,
+    `sleep ${p.agentSleep}`,
+    ...(p.bigHome ? ['head -c 24000000 /dev/urandom > blob.bin'] : []),
+    'echo done > out.txt',
+    `echo end-${tag}`,
+  ].join('; ');
+}
+
+async function launch(h: Harness, tag: string, p: RunPlan): Promise<string> {
+  const envId = await h.createEnvironment({ name: `chaos-${tag}`, agent: { harness: 'command', command: agentCommand(tag, p) } });
+  const taskId = await h.createTask({
+    name: `chaos ${tag}`,
+    category: 'coding',
+    prompt: 'Write done into out.txt',
+    goals: [{ name: 'agent finished', evaluationType: 'bash_command', command: `${p.evalSleep ? `sleep ${p.evalSleep}; ` : ''}grep -qx done out.txt` }],
+    ...(p.initSleep !== null ? { initCommands: [{ command: `sleep ${p.initSleep}; echo init-${tag}` }] } : {}),
+  });
+  const [runId] = await h.runTask(taskId, [envId]);
+  return runId!;
+}
+
+async function statusOf(h: Harness, runId: string): Promise<string> {
+  const r = await h.prisma.run.findUnique({ where: { id: runId }, select: { status: true } });
+  return r?.status ?? 'missing';
+}
+
+/**
+ * Waits for the run to reach `target` (or pass it), then a random moment inside that
+ * phase, judged from the run's own plan, so that the kill lands where it was meant to.
+ */
+async function waitForKillPoint(h: Harness, rng: ReturnType<typeof rngFrom>, runId: string, target: KillTarget, p: RunPlan, launchedAt: number) {
+  if (target === 'any') {
+    await sleep(Math.max(0, launchedAt + rng.between(300, 6000) - Date.now()));
+    return;
+  }
+  const order = LIFECYCLE.indexOf(target);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const s = await statusOf(h, runId);
+    const at = LIFECYCLE.indexOf(s);
+    if (at >= order || s === 'failed' || s === 'cancelled' || Date.now() > deadline) break;
+    await sleep(40);
+  }
+  const inPhase: Record<string, number> = {
+    creating_sandbox: (p.initSleep ?? 0) - 0.8,
+    running: p.agentSleep - 0.5,
+    evaluating: p.evalSleep - 0.5,
+    analyzing: 0,
+  };
+  const max = inPhase[target] ?? 0;
+  if (max > 0.3) await sleep(rng.between(300, max * 1000));
+}
+
+/**
+ * Docker's record of container creations for this harness's host, by run. Watched live
+ * from before the first trial: a `since` query after the fact is answered from Docker's
+ * last 256 events only, which a busy engine (other tests, other trials) overruns.
+ */
+async function watchContainerCreations(h: Harness) {
+  const byRun = new Map<string, number>();
+  const stream = (await h.docker.getEvents({
+    filters: { type: ['container'], event: ['create'], label: [`simlab.host=${h.hostId}`] },
+  } as never)) as unknown as NodeJS.ReadableStream & { destroy?: () => void };
+  let buf = '';
+  stream.on('data', (chunk: Buffer) => {
+    buf += chunk.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (!line) continue;
+      const runId = JSON.parse(line)?.Actor?.Attributes?.['simlab.run'];
+      if (runId) byRun.set(runId, (byRun.get(runId) ?? 0) + 1);
+    }
+  });
+  stream.on('error', () => undefined);
+  return { count: (runId: string) => byRun.get(runId) ?? 0, close: () => stream.destroy?.() };
+}
+
+async function checkRun(h: Harness, runId: string, tag: string, run: any, created: number): Promise<Omit<RunResult, 'trial' | 'plan' | 'target' | 'killedIn' | 'durationMs'>> {
+  const problems: string[] = [];
+  const statusPath = (run.statusHistory ?? []).map((s: { to: string }) => s.to);
+  const dupRows = await h.prisma.runStatusChange.groupBy({ by: ['to'], where: { runId }, _count: { _all: true } });
+  const duplicateStatusRows = dupRows.reduce((n, g) => n + Math.max(0, g._count._all - 1), 0);
+  const events = await h.prisma.runEvent.findMany({ where: { runId }, orderBy: { seq: 'asc' }, select: { seq: true, type: true, data: true } });
+  const seqProblems: string[] = [];
+  events.forEach((e, i) => {
+    if (e.seq !== i + 1) seqProblems.push(`event ${i} has seq ${e.seq}`);
+  });
+  const statusEvents = events.filter((e) => e.type === 'status').map((e) => (e.data as { to: string }).to);
+  if (statusEvents.join() !== statusPath.join()) seqProblems.push(`status events ${statusEvents.join('>')} != history ${statusPath.join('>')}`);
+  // Exactly once: a duplicated chunk or an agent started a second time would repeat a line.
+  const transcriptText = events.filter((e) => e.type === 'command_output').map((e) => (e.data as { text: string }).text).join('');
+  const transcriptOk = transcriptText === `start-${tag}\nend-${tag}\n`;
+  let archiveOk = false;
+  let archiveProblem: string | null = null;
+  const a = run.artifacts?.archive;
+  if (!a) archiveProblem = `no archive (${run.artifacts?.archiveNote ?? 'no note'})`;
+  else {
+    const got = await h.download(a.url);
+    const sha = createHash('sha256').update(got.body).digest('hex');
+    if (got.status !== 200) archiveProblem = `download ${got.status}`;
+    else if (sha !== a.sha256) archiveProblem = `sha256 ${sha} != recorded ${a.sha256}`;
+    else if (got.body.length !== a.bytes) archiveProblem = `${got.body.length} bytes != recorded ${a.bytes}`;
+    else archiveOk = true;
+  }
+  if (!(run.status === 'completed' && run.passed === true)) problems.push(`ended ${run.status} passed=${run.passed} failure=${JSON.stringify(run.failure)}`);
+  if (statusPath.join() !== LIFECYCLE.join()) problems.push(`status path ${statusPath.join('>')}`);
+  if (duplicateStatusRows) problems.push(`${duplicateStatusRows} duplicate status rows`);
+  problems.push(...seqProblems);
+  if (!transcriptOk) problems.push(`transcript ${JSON.stringify(transcriptText)}`);
+  if (archiveProblem) problems.push(`archive: ${archiveProblem}`);
+  return {
+    runId,
+    status: run.status,
+    passed: run.passed ?? null,
+    failure: run.failure ?? null,
+    statusPath,
+    containersCreated: created,
+    duplicateStatusRows,
+    seqProblems,
+    transcriptOk,
+    transcriptText,
+    archiveOk,
+    archiveProblem,
+    problems,
+  };
+}
+
+async function sandboxesGone(h: Harness, ms: number): Promise<number> {
+  // Cleanup may trail the run's final status by a moment: give it that moment, not more.
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = (await h.sandboxesLeft()).length;
+    if (left === 0 || Date.now() > deadline) return left;
+    await sleep(500);
+  }
+}
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const { harness: h, trials, seed } = opts;
+  const perTrial = opts.runsPerTrial ?? 1;
+  const runTimeout = opts.runTimeoutMs ?? 180_000;
+  const log = opts.log ?? (() => undefined);
+  const rng = rngFrom(seed);
+  const firstTarget = Math.floor(rng.next() * TARGETS.length);
+  const results: RunResult[] = [];
+  const problems: string[] = [];
+  const trialMs: number[] = [];
+  const started = Date.now();
+  const live: WorkerProc[] = [];
+  const containers = await watchContainerCreations(h);
+  try {
+    for (let t = 0; t < trials; t++) {
+      const t0 = Date.now();
+      const first = await startWorker(h);
+      live.push(first);
+      // Cycled from a seeded start rather than drawn: every 5 trials cover every phase.
+      const target = opts.targets ? opts.targets[t % opts.targets.length]! : TARGETS[(t + firstTarget) % TARGETS.length]!;
+      const plans = Array.from({ length: perTrial }, (_, i) => planRun(rng, i === 0 ? target : null));
+      const tags = plans.map((_, i) => `t${t}r${i}s${seed}`);
+      const launchedAt = Date.now();
+      // Staggered, so the other runs of the trial are somewhere else when the kill comes.
+      const runIds: string[] = [];
+      for (let i = 0; i < perTrial; i++) {
+        runIds.push(await launch(h, tags[i]!, plans[i]!));
+        if (i + 1 < perTrial) await sleep(rng.between(200, 1500));
+      }
+      await waitForKillPoint(h, rng, runIds[0]!, target, plans[0]!, launchedAt);
+      const killedIn = await Promise.all(runIds.map((id) => statusOf(h, id)));
+      first.child.kill('SIGKILL');
+      await first.exited;
+      log(`trial ${t}: target ${target}, killed at +${((Date.now() - launchedAt) / 1000).toFixed(1)} s in ${killedIn.join(', ')}`);
+      const second = await startWorker(h);
+      live.push(second);
+      const ended = await Promise.all(
+        runIds.map(async (id) => {
+          const t1 = Date.now();
+          try {
+            return { run: await h.waitForRun(id, undefined, runTimeout), ms: Date.now() - t1 };
+          } catch (err) {
+            return { run: (await h.api('GET', `/runs/${id}`)).body, ms: Date.now() - t1, err: err as Error };
+          }
+        }),
+      );
+      second.child.kill('SIGTERM');
+      await second.exited;
+      for (let i = 0; i < perTrial; i++) {
+        const e = ended[i]!;
+        const checked = await checkRun(h, runIds[i]!, tags[i]!, e.run, containers.count(runIds[i]!));
+        if (e.err) checked.problems.unshift(e.err.message);
+        // A provisioning attempt cut short is retried with a new container; one kill explains
+        // at most one retry, and every other step must go on in the first container.
+        const allowed = killedIn[i] === 'creating_sandbox' ? 2 : 1;
+        if (checked.containersCreated < 1 || checked.containersCreated > allowed) {
+          checked.problems.push(`${checked.containersCreated} containers created (killed in ${killedIn[i]})`);
+        }
+        const r: RunResult = { trial: t, plan: plans[i]!, target: i === 0 ? target : null, killedIn: killedIn[i]!, durationMs: Date.now() - launchedAt, ...checked };
+        results.push(r);
+        for (const p of r.problems) problems.push(`trial ${t} run ${r.runId} (killed in ${r.killedIn}): ${p}`);
+      }
+      const left = await sandboxesGone(h, 15_000);
+      if (left) problems.push(`trial ${t}: ${left} sandbox(es) left after its runs ended`);
+      trialMs.push(Date.now() - t0);
+      log(`trial ${t}: ${ended.map((e) => `${e.run.status}${e.run.passed ? '+passed' : ''}`).join(', ')} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    for (const w of live) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    containers.close();
+  }
+  const count = <T>(xs: T[], key: (x: T) => string) => xs.reduce<Record<string, number>>((m, x) => ((m[key(x)] = (m[key(x)] ?? 0) + 1), m), {});
+  const containersLeft = (await h.sandboxesLeft()).length;
+  if (containersLeft) problems.push(`${containersLeft} sandbox(es) left at the end`);
+  return {
+    seed,
+    trials,
+    runs: results,
+    killedIn: count(results, (r) => r.killedIn),
+    endings: count(results, (r) => (r.status === 'completed' ? `completed${r.passed ? '+passed' : '+not passed'}` : `${r.status}${r.failure ? `:${r.failure.category}` : ''}`)),
+    containersPerRun: count(results, (r) => `${r.containersCreated}${r.containersCreated > 1 ? ` (killed in ${r.killedIn})` : ''}`),
+    containersLeft,
+    duplicateStatusRows: results.reduce((n, r) => n + r.duplicateStatusRows, 0),
+    seqProblems: results.reduce((n, r) => n + r.seqProblems.length, 0),
+    transcriptsBroken: results.filter((r) => !r.transcriptOk).length,
+    archivesBroken: results.filter((r) => !r.archiveOk).length,
+    // Only our kill stopped these agents: any blame on the agent is wrong.
+    wrongBlame: results.filter((r) => r.failure?.category === 'agent').length,
+    problems,
+    wallMs: Date.now() - started,
+    trialMs,
+  };
+}
+
+export function formatReport(r: ChaosReport): string {
+  const rows: [string, string][] = [
+    ['seed / trials / runs', `${r.seed} / ${r.trials} / ${r.runs.length}`],
+    ['killed in', JSON.stringify(r.killedIn)],
+    ['endings', JSON.stringify(r.endings)],
+    ['containers created per run', JSON.stringify(r.containersPerRun)],
+    ['sandboxes left', String(r.containersLeft)],
+    ['duplicate status rows', String(r.duplicateStatusRows)],
+    ['event seq problems', String(r.seqProblems)],
+    ['transcripts not exact', String(r.transcriptsBroken)],
+    ['archives missing/corrupt', String(r.archivesBroken)],
+    ['blamed on the agent', String(r.wrongBlame)],
+    ['wall time', `${(r.wallMs / 1000).toFixed(0)} s (trial ${Math.min(...r.trialMs) / 1000 | 0}-${Math.max(...r.trialMs) / 1000 | 0} s)`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return [...rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`), ...(r.problems.length ? ['problems:', ...r.problems.map((p) => `  ${p}`)] : ['problems: none'])].join('\n');
+}
+
+function argOf(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  const trials = Number(argOf(argv, '--trials') ?? 10);
+  const seed = Number(argOf(argv, '--seed') ?? Date.now() % 1_000_000);
+  const runsPerTrial = Number(argOf(argv, '--runs-per-trial') ?? 3);
+  // Required late: the harness pulls in the worker SDK's native runtime, which a mere import of runChaos should not.
+  const { startHarness } = require('../test/integration/harness') as typeof import('../test/integration/harness');
+  const h = await startHarness({ inProcessWorkers: false });
+  try {
+    const report = await runChaos({ trials, seed, harness: h, runsPerTrial, log: (l) => console.error(l) });
+    console.log(argv.includes('--json') ? JSON.stringify(report, null, 2) : formatReport(report));
+    process.exitCode = report.problems.length ? 1 : 0;
+  } finally {
+    await h.close();
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(),
+    (err) => {
+      console.error(err);
+      process.exit(2);
+    },
+  );
+}
