@@ -30,7 +30,9 @@ export function redactTar(source: NodeJS.ReadableStream, redactor: Redactor): No
   const extract = tar.extract();
   const pack = tar.pack();
   const out = new PassThrough();
-  extract.on('entry', (header, stream, next) => {
+  extract.on('entry', (rawHeader, stream, next) => {
+    // Names and link targets can hold a secret too (`touch "$TOKEN"`); they may change length.
+    const header = { ...rawHeader, name: redactor.redact(rawHeader.name), ...(rawHeader.linkname ? { linkname: redactor.redact(rawHeader.linkname) } : {}) };
     if (header.type !== 'file') {
       pack.entry(header, (err) => next(err ?? undefined));
       stream.resume();

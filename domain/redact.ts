@@ -15,7 +15,9 @@ function formsOf(value: string): string[] {
   const b = Buffer.from(value, 'utf8');
   const base64 = b.toString('base64');
   const base64url = b.toString('base64url');
-  return [...new Set([value, base64, base64.replace(/=+$/, ''), base64url, encodeURIComponent(value), encodeURIComponent(value).replace(/%20/g, '+')])].filter(
+  // As a JSON string shows it too (agents' stream-json output escapes quotes and backslashes).
+  const jsonEscaped = JSON.stringify(value).slice(1, -1);
+  return [...new Set([value, base64, base64.replace(/=+$/, ''), base64url, encodeURIComponent(value), encodeURIComponent(value).replace(/%20/g, '+'), jsonEscaped])].filter(
     (f) => f.length >= MIN_SECRET_LENGTH,
   );
 }

@@ -72,7 +72,7 @@ export async function runAgentStep(
       ...(secrets.env.ANTHROPIC_BASE_URL ? { baseURL: secrets.env.ANTHROPIC_BASE_URL } : {}),
     },
     prices: deps.prices,
-    conversation: conversationStore(deps.prisma, run.id),
+    conversation: conversationStore(deps.prisma, run.id, (v) => secrets.redactor.redactDeep(v)),
     ...control,
   });
   await sandbox.stopProcessesSinceBaseline();

@@ -1,10 +1,15 @@
 /** The claude harness's conversation in the database (AgentTurn, AgentToolCall). */
 import { Prisma, type PrismaClient } from '../prisma/client';
 import type { ConversationStore, StoredToolCall } from '../harnesses/conversation';
+import { storable } from '../domain/text';
 
-const json = (v: unknown) => (v === null || v === undefined ? Prisma.DbNull : (v as Prisma.InputJsonValue));
-
-export function conversationStore(prisma: PrismaClient, runId: string): ConversationStore {
+/**
+ * `redact`: the run's secrets out of what is stored (a resumed conversation then shows the
+ * model `[secret:NAME]`, which is what it would have seen in any transcript).
+ */
+export function conversationStore(prisma: PrismaClient, runId: string, redact: <T>(v: T) => T = (v) => v): ConversationStore {
+  const clean = <T>(v: T): T => storable(redact(v));
+  const json = (v: unknown) => (v === null || v === undefined ? Prisma.DbNull : (clean(v) as Prisma.InputJsonValue));
   return {
     async turns() {
       const rows = await prisma.agentTurn.findMany({ where: { runId }, orderBy: { index: 'asc' } });
@@ -14,7 +19,7 @@ export function conversationStore(prisma: PrismaClient, runId: string): Conversa
       // Idempotent: a retried save of the same turn keeps the first.
       await prisma.agentTurn.upsert({
         where: { runId_index: { runId, index: t.index } },
-        create: { runId, index: t.index, assistant: t.assistant as Prisma.InputJsonValue, reply: json(t.reply), usage: t.usage },
+        create: { runId, index: t.index, assistant: clean(t.assistant) as Prisma.InputJsonValue, reply: json(t.reply), usage: t.usage },
         update: {},
       });
     },
@@ -22,7 +27,7 @@ export function conversationStore(prisma: PrismaClient, runId: string): Conversa
       const existing = await prisma.agentToolCall.findUnique({ where: { runId_toolUseId: { runId, toolUseId: c.toolUseId } } });
       if (existing) return { ...existing, status: existing.status as StoredToolCall['status'] };
       try {
-        await prisma.agentToolCall.create({ data: { runId, toolUseId: c.toolUseId, turn: c.turn, name: c.name, input: c.input as Prisma.InputJsonValue, status: 'started' } });
+        await prisma.agentToolCall.create({ data: { runId, toolUseId: c.toolUseId, turn: c.turn, name: c.name, input: clean(c.input) as Prisma.InputJsonValue, status: 'started' } });
         return null;
       } catch (err) {
         if ((err as { code?: string }).code !== 'P2002') throw err;

@@ -1,6 +1,7 @@
 /** A run's scored goals and criteria, written as one unit. */
 import { Prisma, type PrismaClient } from '../prisma/client';
 import { criterionResultOf, goalSummaryOf, type RunVerdict } from '../domain/scoring';
+import { storable } from '../domain/text';
 
 export async function saveVerdict(prisma: PrismaClient, runId: string, verdict: RunVerdict): Promise<void> {
   await prisma.$transaction(async (tx) => {
@@ -16,8 +17,8 @@ export async function saveVerdict(prisma: PrismaClient, runId: string, verdict: 
             create: g.criteria.map((c, ci) => ({
               runId,
               index: ci,
-              ...criterionResultOf(c),
-              details: c.details === null ? Prisma.DbNull : (c.details as Prisma.InputJsonValue),
+              ...storable(criterionResultOf(c)),
+              details: c.details === null ? Prisma.DbNull : (storable(c.details) as Prisma.InputJsonValue),
             })),
           },
         },

@@ -7,6 +7,7 @@ import type { PrismaClient } from '../prisma/client';
 import { canTransition, isTerminal, type FailureCategory, type RunStatus } from '../domain/runLifecycle';
 import { RunStateError } from '../domain/errors';
 import { appendEventsTx } from '../transcript/store';
+import { storable } from '../domain/text';
 
 export interface TransitionInput {
   runId: string;
@@ -22,7 +23,9 @@ export interface TransitionResult {
   changed: boolean;
 }
 
-export async function transitionRun(prisma: PrismaClient, input: TransitionInput): Promise<TransitionResult> {
+export async function transitionRun(prisma: PrismaClient, raw: TransitionInput): Promise<TransitionResult> {
+  // Failure messages quote output (an init command's, a checker's): storable, always.
+  const input = storable(raw);
   return prisma.$transaction(async (tx) => {
     const run = await tx.run.findUnique({ where: { id: input.runId }, select: { status: true } });
     if (!run) throw new RunStateError(`run ${input.runId} does not exist`);

@@ -5,6 +5,7 @@
 import type { Prisma, PrismaClient } from '../prisma/client';
 import type { EnvironmentDefinition, TaskDefinition } from '../domain/contract';
 import { RunStateError } from '../domain/errors';
+import { storable } from '../domain/text';
 import type { RunStatus } from '../domain/runLifecycle';
 import type { ArtifactInfo } from '../artifacts';
 
@@ -86,7 +87,7 @@ export async function recordAgentOutcome(prisma: PrismaClient, runId: string, o:
       agentExitCode: o.exitCode,
       agentTimedOut: o.timedOut,
       agentDurationMs: o.durationMs,
-      agentOutputExcerpt: o.outputExcerpt,
+      agentOutputExcerpt: storable(o.outputExcerpt),
       agentLogKey: o.log?.key ?? null,
       agentStopReason: o.stopReason,
       ...(o.usage

@@ -6,6 +6,7 @@
  */
 import { Prisma, type PrismaClient } from '../prisma/client';
 import type { NewEvent, TranscriptEvent, TranscriptWriter, EventType } from './types';
+import { storable } from '../domain/text';
 
 type Tx = Prisma.TransactionClient;
 
@@ -15,7 +16,7 @@ export async function appendEventsTx(tx: Tx, runId: string, events: NewEvent[]):
   const { eventCount } = await tx.run.update({ where: { id: runId }, data: { eventCount: { increment: events.length } }, select: { eventCount: true } });
   const first = eventCount - events.length + 1;
   await tx.runEvent.createMany({
-    data: events.map((e, i) => ({ runId, seq: first + i, type: e.type, data: e.data as Prisma.InputJsonValue, ...(e.at ? { at: e.at } : {}) })),
+    data: events.map((e, i) => ({ runId, seq: first + i, type: e.type, data: storable(e.data) as Prisma.InputJsonValue, ...(e.at ? { at: e.at } : {}) })),
   });
 }
 

@@ -51,9 +51,17 @@ export class HomeDisks {
     await fs.rm(image, { force: true });
   }
 
-  /** Runs whose home disk is still on this host (to sweep those whose sandbox is gone). */
-  async list(): Promise<string[]> {
-    const names = await fs.readdir(this.root).catch(() => [] as string[]);
-    return names.filter((n) => n.endsWith('.img')).map((n) => n.slice(0, -'.img'.length));
+  /**
+   * Runs whose home disk is still on this host and older than `minAgeMs` (to sweep those
+   * whose sandbox is gone without racing a sandbox being created right now).
+   */
+  async list(minAgeMs = 0): Promise<string[]> {
+    const names = (await fs.readdir(this.root).catch(() => [] as string[])).filter((n) => n.endsWith('.img'));
+    const out: string[] = [];
+    for (const n of names) {
+      const st = await fs.stat(path.join(this.root, n)).catch(() => null);
+      if (st && Date.now() - st.mtimeMs >= minAgeMs) out.push(n.slice(0, -'.img'.length));
+    }
+    return out;
   }
 }

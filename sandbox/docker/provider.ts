@@ -38,7 +38,8 @@ export class DockerSandboxProvider implements SandboxProvider {
       if (!this.homeDisks) throw new EnvironmentConfigError(`Docker host '${id.hostId}' cannot enforce disk quotas (diskMb)`);
       home = await this.homeDisks.create(id.runId, spec.resources.diskMb);
     }
-    const container = await this.docker.createContainer({
+    const container = await this.docker
+      .createContainer({
       name: containerName(id.runId),
       Image: spec.image,
       Entrypoint: KEEPALIVE,
@@ -67,7 +68,12 @@ export class DockerSandboxProvider implements SandboxProvider {
         ...(home ? { Mounts: [{ Type: 'bind' as const, Source: home, Target: AGENT_HOME }] } : {}),
         AutoRemove: false,
       },
-    });
+      })
+      .catch(async (err: unknown) => {
+        // No container to destroy later: the home disk made for it goes now.
+        if (home) await this.homeDisks?.remove(id.runId);
+        throw err;
+      });
     try {
       await container.start();
       const info = await container.inspect();
@@ -108,7 +114,8 @@ export class DockerSandboxProvider implements SandboxProvider {
     if (!this.homeDisks) return 0;
     const live = new Set((await this.list({})).map((c) => c.runId));
     let swept = 0;
-    for (const runId of await this.homeDisks.list()) {
+    // A disk is made before its container: young ones may belong to a sandbox being created.
+    for (const runId of await this.homeDisks.list(5 * 60_000)) {
       if (live.has(runId)) continue;
       await this.homeDisks.remove(runId);
       swept++;

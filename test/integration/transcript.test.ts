@@ -137,4 +137,15 @@ describe('a run records', () => {
     expect(lines[lines.length - 1]).toMatchObject({ type: 'status', data: { to: 'completed' } });
     expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
   });
+
+  it('stores output with NUL bytes (binary output never breaks a run)', async () => {
+    const envId = await h.createEnvironment({ agent: { harness: 'command', command: "printf 'a\\000b\\n'; printf 'x\\000' > nul.txt; find . -print0; echo; echo hello > hello.txt" } });
+    const taskId = await h.createTask(task([{ name: 'g', evaluationType: 'bash_command', command: 'cat nul.txt; test -e hello.txt' }]));
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!);
+    expect(run).toMatchObject({ status: 'completed', score: 100, failure: null });
+    expect(run.agent.outputExcerpt).toContain('a\ufffdb');
+    const events = (await h.api('GET', `/runs/${runId}/events?limit=1000`)).body.items;
+    expect(events.filter((e: any) => e.type === 'command_output').map((e: any) => e.data.text).join('')).toContain('a\ufffdb\n');
+  });
 });

@@ -45,6 +45,11 @@ describe('redaction', () => {
     expect(r.redactDeep({ a: [`x ${value}`], n: 1 })).toEqual({ a: ['x [secret:TOKEN]'], n: 1 });
   });
 
+  it('also replaces the value as a JSON string shows it (quotes and backslashes escaped)', () => {
+    const tricky = new Redactor([{ name: 'Q', value: 'pa"ss\\word' }]);
+    expect(tricky.redact(JSON.stringify({ out: 'the key is pa"ss\\word' }))).toBe('{"out":"the key is [secret:Q]"}');
+  });
+
   it('masks bytes without changing their length, for archives', () => {
     const b = Buffer.from(`head ${value} tail`);
     const masked = r.maskBuffer(b);
