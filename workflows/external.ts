@@ -112,3 +112,6 @@ export const externalScore = defineUpdate<ScoreResponse, []>('external.score');
 export const externalComplete = defineUpdate<EndResponse, []>('external.complete');
 export const externalCancel = defineUpdate<EndResponse, []>('external.cancel');
 export const externalStateQuery = defineQuery<ExternalState>('externalState');
+
+/** Requests of one external run in progress at once: the rest of its host's runs need slots too. */
+export const EXTERNAL_MAX_IN_FLIGHT = 2;

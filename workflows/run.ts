@@ -35,6 +35,7 @@ import {
   EXTERNAL_EXEC_MAX_TIMEOUT_SECONDS,
   EXTERNAL_MAX_BASE64_CHARS,
   EXTERNAL_MAX_BYTES,
+  EXTERNAL_MAX_IN_FLIGHT,
   EXTERNAL_MAX_COMMAND_CHARS,
   EXTERNAL_MAX_PATH_CHARS,
   externalCancel,
@@ -299,9 +300,15 @@ function externalHandlers(runId: string) {
       reject(`run ${runId} has transferred too much data through its history (${workflowInfo().historySize} bytes): ${what} is refused; score, complete or cancel it`, EXTERNAL_ERRORS.tooLarge);
     }
   };
+  // A run's requests use the sandbox slots of its Docker host, which every run there shares:
+  // one client must not be able to occupy them all (validators never reach the history).
+  const notBusy = (what: string) => {
+    if (state.inFlight >= EXTERNAL_MAX_IN_FLIGHT) reject(`run ${runId} already has ${state.inFlight} requests in progress: ${what} is refused; send it when one has finished`);
+  };
   const mutable = (what: string) => {
     accepting(what);
     roomInHistory(what);
+    notBusy(what);
     if (state.scoring) reject(`run ${runId} is being scored: ${what} is not accepted now`);
     if (state.isScored) reject(`run ${runId} has been scored: only read-file, complete and cancel are accepted`);
   };
@@ -365,6 +372,7 @@ function externalHandlers(runId: string) {
     validator: (req) => {
       accepting('read-file');
       roomInHistory('read-file');
+      notBusy('read-file');
       path(req?.path);
     },
   });

@@ -156,6 +156,12 @@ describe('an external run', () => {
     const run = await simlab.runs.start({ taskId, environmentId: envId });
     await run.awaitEnvReady({ timeoutMs: 60_000 });
     expect((await run.devbox.cmd.exec('echo hi > answer.txt')).exitCode).toBe(0);
+    // At most two requests at once (the host's slots are shared): a third is refused, not queued.
+    const slow = [run.devbox.cmd.exec('sleep 2'), run.devbox.cmd.exec('sleep 2')];
+    await new Promise((r) => setTimeout(r, 800));
+    const busy = await rejected(run.devbox.cmd.exec('echo third'));
+    expect([busy.status, busy.message]).toEqual([409, expect.stringContaining('2 requests in progress')]);
+    await Promise.all(slow);
     // At the limit exactly is fine, and comes back whole; larger output is cut to its end.
     // (Here, not in the history test above: a MiB is kept several times in the history.)
     await run.devbox.file.write('max.bin', Buffer.alloc(1024 * 1024, 7));
