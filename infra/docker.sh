@@ -77,6 +77,9 @@ else
 fi
 
 ensure_smoke_image
+# What a worker on this Docker host uses beside the engine: git clones init files, and
+# mkfs.ext4 + mount (loop devices) give sandboxes their disk quotas.
+need_apt git e2fsprogs mount
 docker run --rm --network none "$SMOKE_IMAGE" /bin/busybox true \
   || die "docker run --rm $SMOKE_IMAGE failed"
 
