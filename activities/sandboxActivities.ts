@@ -119,7 +119,7 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
       return steadyHeartbeat(async () => {
         const run = await loadRun(prisma, runId);
         // A cancelled run must end within seconds whatever its home holds: a bounded archive.
-        const cancelled = (await prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { cancelRequestedAt: true } })).cancelRequestedAt !== null;
+        const cancelled = run.cancelRequestedAt !== null;
         const bounds = cancelled ? { maxBytes: CANCELLED_ARCHIVE_BYTES, signal: AbortSignal.timeout(CANCELLED_ARCHIVE_MS) } : {};
         try {
           const archived = await archiveHome(deps.artifacts, sandboxes.attach(runId), (await loadRunSecrets(prisma, deps.keyring, run)).redactor, undefined, bounds);

@@ -71,19 +71,18 @@ export function authenticate(prisma: PrismaClient, limits: { perAddress?: number
     const prefix = m ? m[1]!.slice(0, 10) : '';
     // Only failures are limited: a client with a good key is never slowed by a guesser
     // behind the same address.
-    const refuse = (message: string): never => {
+    function refuse(message: string): never {
       const wait = Math.max(byAddress.blocked(address), m ? byPrefix.blocked(prefix) : 0);
       if (wait > 0) throw new HttpError(429, 'too_many_failed_attempts', `too many failed authentications; retry in ${wait}s`, undefined, { 'retry-after': String(wait) });
       byAddress.fail(address);
       if (m) byPrefix.fail(prefix);
       throw new HttpError(401, 'unauthenticated', message);
-    };
+    }
     if (!m) refuse('missing API key: send "Authorization: Bearer <key>"');
     // A key that is not even well formed is refused without a database lookup.
     if (!isWellFormedApiKey(m![1]!)) refuse('invalid API key');
     const key = await prisma.apiKey.findUnique({ where: { hash: hashKey(m![1]!) }, select: { id: true, organizationId: true, revokedAt: true } });
     if (!key || key.revokedAt) refuse('invalid or revoked API key');
-    if (!key) return;
     req.principal = { organizationId: key.organizationId, apiKeyId: key.id };
     touch(key.id);
     next();

@@ -9,12 +9,10 @@
  * needs the same services as the integration tests (DATABASE_URL, TEMPORAL_ADDRESS,
  * Docker with simlab/busybox:test) and a built dist/ (the worker process runs it).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Harness } from '../test/integration/harness';
-import { testEnv } from '../test/integration/env';
+import { startWorkerProcess } from '../test/integration/workerProcess';
 
 export type KillTarget = 'creating_sandbox' | 'running' | 'evaluating' | 'analyzing' | 'any';
 const TARGETS: KillTarget[] = ['creating_sandbox', 'running', 'evaluating', 'analyzing', 'any'];
@@ -101,51 +99,14 @@ function rngFrom(seed: number) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
-function repoRoot(): string {
-  // Run from bench/ (ts-jest) or dist/bench/ (the CLI): dist/ has no package.json.
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = up;
-  }
-  return dir;
-}
-
 interface WorkerProc {
   child: ChildProcess;
   exited: Promise<void>;
-  output(): string;
 }
 
-/** Like test/integration/workerProcess, but its path also holds when this file runs from dist/. */
 async function startWorker(h: Harness): Promise<WorkerProc> {
-  const env = testEnv();
-  const child = spawn(process.execPath, [path.join(repoRoot(), 'dist', 'workers', 'main.js')], {
-    env: {
-      ...process.env,
-      DATABASE_URL: env.databaseUrl,
-      TEMPORAL_ADDRESS: env.temporalAddress,
-      SIMLAB_TASK_QUEUE: h.taskQueue,
-      SIMLAB_HOST_ID: h.hostId,
-      SIMLAB_ARTIFACTS: h.artifactsDir,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  await new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      // Only the tail matters for a diagnosis; a long run must not grow this without bound.
-      out = (out + d.toString()).slice(-20_000);
-      if (process.env.SIMLAB_TEST_VERBOSE) process.stderr.write(d);
-      if (out.includes('[worker] ready')) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${out}`)));
-  });
-  return { child, exited, output: () => out };
+  const child = await startWorkerProcess(h);
+  return { child, exited: new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r()))) };
 }
 
 function planRun(rng: ReturnType<typeof rngFrom>, target: KillTarget | null): RunPlan {

@@ -17,6 +17,8 @@ export interface RunRecord {
   taskId: string;
   environmentId: string;
   status: RunStatus;
+  /** Set when someone asked to cancel the run (its cleanup is then kept brief). */
+  cancelRequestedAt: Date | null;
   task: TaskDefinition;
   environment: EnvironmentDefinition;
 }
@@ -32,6 +34,7 @@ export async function loadRun(prisma: PrismaClient, runId: string): Promise<RunR
       taskId: true,
       environmentId: true,
       status: true,
+      cancelRequestedAt: true,
       taskSnapshot: true,
       environmentSnapshot: true,
     },
@@ -45,6 +48,7 @@ export async function loadRun(prisma: PrismaClient, runId: string): Promise<RunR
     taskId: run.taskId,
     environmentId: run.environmentId,
     status: run.status as RunStatus,
+    cancelRequestedAt: run.cancelRequestedAt,
     task: run.taskSnapshot as unknown as TaskDefinition,
     environment: run.environmentSnapshot as unknown as EnvironmentDefinition,
   };

@@ -234,7 +234,7 @@ describe('evaluation types', () => {
       await sandbox.writeFiles('/tmp', [{ name: '.simlab', type: 'directory', mode: 0o755, owner: 'root' }]);
       const setup = await sandbox.exec(shellArgv(AGENT), { timeoutSeconds: 30 });
       expect(setup.exitCode).toBe(0);
-      const run = { id: runId, iterationId: 'iter_x', organizationId: h.org.organizationId, productId: 'p', taskId: 't', environmentId: 'e', status: 'evaluating' as const, task: def, environment: env };
+      const run = { id: runId, iterationId: 'iter_x', organizationId: h.org.organizationId, productId: 'p', taskId: 't', environmentId: 'e', status: 'evaluating' as const, cancelRequestedAt: null, task: def, environment: env };
       const metrics = { agentExitCode: 0, agentDurationMs: 1000, runDurationMs: 5000, inputTokens: null, outputTokens: null, costUsd: null, agentTurns: null, toolCalls: null };
       const verdicts: unknown[] = [];
       for (let i = 0; i < 2; i++) {

@@ -1,12 +1,24 @@
 /** The real worker binary (dist/workers/main.js: built by the test command) on a harness's queues. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Harness } from './harness';
 import { testEnv } from './env';
 
+/** From the sources (ts-jest) or from dist/ (the chaos CLI): the folder that holds package.json. */
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
+    dir = up;
+  }
+  return dir;
+}
+
 export function startWorkerProcess(h: Harness, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
   const env = testEnv();
-  const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'dist', 'workers', 'main.js')], {
+  const child = spawn(process.execPath, [path.join(repoRoot(), 'dist', 'workers', 'main.js')], {
     env: {
       ...process.env,
       DATABASE_URL: env.databaseUrl,

@@ -45,6 +45,7 @@ const runOf = (task: TaskInput): RunRecord => ({
   taskId: 'task_x',
   environmentId: 'env_x',
   status: 'evaluating',
+  cancelRequestedAt: null,
   task: normalizeTask(task),
   environment: {} as RunRecord['environment'],
 });
