@@ -7,7 +7,8 @@ import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Environment, Task } from '../prisma/generated/client';
 import type { PrismaClient } from '../prisma/client';
-import { createExperimentIteration, createIteration, markIterationFailed, type NewIteration, type RunSpec } from '../store/iterations';
+import { createExperimentIteration, createIteration, markIterationFailed, type NewIteration, type IterationOrigin, type RunSpec } from '../store/iterations';
+import { BASE_VARIANT, runSpecs, type ExperimentRow, type VariantOverride } from '../store/experiments';
 import { transitionRun } from '../store/runStatus';
 import { SA } from '../workflows/searchAttributes';
 import type { iterationWorkflow } from '../workflows/iteration';
@@ -29,12 +30,40 @@ export async function launchIteration(
 
 export async function launchExperimentIteration(
   ctx: LaunchContext,
-  input: { organizationId: string; productId: string; experimentId: string; specs: RunSpec[] },
+  input: { organizationId: string; productId: string; experimentId: string; specs: RunSpec[]; origin: IterationOrigin },
 ): Promise<NewIteration> {
   return startIterationWorkflow(ctx, input, await createExperimentIteration(ctx.prisma, input));
 }
 
-async function startIterationWorkflow(ctx: LaunchContext, input: { organizationId: string; productId: string }, it: NewIteration): Promise<NewIteration> {
+/** One trigger's runs are created in one transaction; beyond this it needs batching first. */
+export const MAX_ITERATION_RUNS = 10_000;
+
+/** The experiment's variants, or the base variant of an experiment that has none. */
+export function experimentVariants(e: ExperimentRow): { name: string; override: VariantOverride }[] {
+  return e.variants.length ? e.variants.map((v) => ({ name: v.name, override: v.override as VariantOverride })) : [{ name: BASE_VARIANT, override: {} }];
+}
+
+/**
+ * The runs of an experiment's next iteration, whoever triggers it (a person through the
+ * API, or a schedule's workflow): every live task x environment x variant x repeat.
+ */
+export async function planExperimentIteration(
+  prisma: PrismaClient,
+  input: { organizationId: string; experiment: ExperimentRow; variants: { name: string; override: VariantOverride }[]; repeats: number },
+): Promise<RunSpec[]> {
+  const { organizationId, experiment: e, variants, repeats } = input;
+  // Retired tasks and environments stay linked for the record, but run no more.
+  const [tasks, environments] = await Promise.all([
+    prisma.task.findMany({ where: { organizationId, id: { in: e.tasks.map((t) => t.taskId) }, retiredAt: null }, orderBy: { id: 'asc' } }),
+    prisma.environment.findMany({ where: { organizationId, id: { in: e.environments.map((x) => x.environmentId) }, retiredAt: null }, orderBy: { id: 'asc' } }),
+  ]);
+  if (!tasks.length || !environments.length) throw new HttpError(409, 'experiment_empty', `experiment '${e.id}' needs at least one task and one environment (has ${tasks.length} and ${environments.length})`);
+  const total = tasks.length * environments.length * variants.length * repeats;
+  if (total > MAX_ITERATION_RUNS) throw new HttpError(400, 'too_many_runs', `this iteration would have ${total} runs; at most ${MAX_ITERATION_RUNS}`);
+  return runSpecs({ tasks, environments, variants, repeats });
+}
+
+async function startIterationWorkflow(ctx: LaunchContext, input: { organizationId: string; productId: string; experimentId?: string }, it: NewIteration): Promise<NewIteration> {
   try {
     await ctx.temporal.workflow.start<typeof iterationWorkflow>('iterationWorkflow', {
       taskQueue: ctx.taskQueue,
@@ -45,6 +74,8 @@ async function startIterationWorkflow(ctx: LaunchContext, input: { organizationI
         { key: SA.organization, value: input.organizationId },
         { key: SA.product, value: input.productId },
         { key: SA.iteration, value: it.iterationId },
+        { key: SA.iterationNumber, value: it.number },
+        ...('experimentId' in input && typeof input.experimentId === 'string' ? [{ key: SA.experiment, value: input.experimentId }] : []),
       ],
     });
   } catch (err) {

@@ -25,6 +25,12 @@ export interface RunSpec {
   repeat?: number;
 }
 
+/** Who started an iteration: a schedule, or a person through an API key. */
+export interface IterationOrigin {
+  kind: 'schedule' | 'api_key';
+  id: string;
+}
+
 /**
  * Creates the iteration and its queued runs in one transaction. Its number comes from a
  * counter on the product, incremented in the same transaction (a row lock, so concurrent
@@ -52,14 +58,14 @@ export async function createIteration(
  */
 export async function createExperimentIteration(
   prisma: PrismaClient,
-  input: { organizationId: string; productId: string; experimentId: string; specs: RunSpec[] },
+  input: { organizationId: string; productId: string; experimentId: string; specs: RunSpec[]; origin?: IterationOrigin; launchKey?: string },
 ): Promise<NewIteration> {
   return insertIteration(prisma, input);
 }
 
 async function insertIteration(
   prisma: PrismaClient,
-  input: { organizationId: string; productId: string; experimentId?: string; specs: RunSpec[] },
+  input: { organizationId: string; productId: string; experimentId?: string; specs: RunSpec[]; origin?: IterationOrigin; launchKey?: string },
 ): Promise<NewIteration> {
   const iterationId = newId('iter');
   const workflowId = iterationWorkflowId(iterationId);
@@ -102,6 +108,9 @@ async function insertIteration(
         number: lastIterationNumber,
         workflowId,
         runCount: runs.length,
+        origin: input.origin?.kind ?? null,
+        originId: input.origin?.id ?? null,
+        launchKey: input.launchKey ?? null,
       },
     });
     await tx.run.createMany({ data: runs.map((r) => ({ ...r, eventCount: 1 })) });
@@ -117,10 +126,23 @@ export async function markIterationFailed(prisma: PrismaClient, iterationId: str
   await prisma.iteration.update({ where: { id: iterationId }, data: { status: 'failed', finishedAt: new Date() } });
 }
 
-export async function startIteration(prisma: PrismaClient, iterationId: string): Promise<void> {
+/** What the iteration workflow keeps for its whole life: small, and the same in every execution. */
+export interface IterationStart {
+  organizationId: string;
+  productId: string;
+  experimentId: string | null;
+  number: number;
+  runCount: number;
+}
+
+export async function startIteration(prisma: PrismaClient, iterationId: string): Promise<IterationStart> {
   await prisma.iteration.updateMany({
     where: { id: iterationId, status: 'queued' },
     data: { status: 'running', startedAt: new Date() },
+  });
+  return prisma.iteration.findUniqueOrThrow({
+    where: { id: iterationId },
+    select: { organizationId: true, productId: true, experimentId: true, number: true, runCount: true },
   });
 }
 

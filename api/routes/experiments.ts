@@ -7,8 +7,8 @@ import { Prisma } from '../../prisma/client';
 import { environmentSchema, validateDocument } from '../../domain/contract';
 import { newId } from '../../domain/ids';
 import { iterationProgress } from '../../store/iterations';
-import { BASE_VARIANT, experimentInclude, findExperiment, runSpecs, type ExperimentRow, type VariantOverride } from '../../store/experiments';
-import { launchExperimentIteration } from '../launch';
+import { experimentInclude, findExperiment, type ExperimentRow } from '../../store/experiments';
+import { experimentVariants, launchExperimentIteration, planExperimentIteration } from '../launch';
 import { principal } from '../auth';
 import { HttpError, invalid, notFound } from '../errors';
 import { onlyFields } from '../inputGuard';
@@ -18,8 +18,6 @@ import type { PrismaClient } from '../../prisma/client';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const MAX_SIGNAL_CONFIG = 256 * 1024;
-/** One trigger's runs are created in one transaction; beyond this it needs batching first. */
-const MAX_RUNS = 10_000;
 const AGENT_FIELDS = Object.keys(environmentSchema.properties.agent.properties);
 
 type V = { pointer: string; message: string };
@@ -39,6 +37,9 @@ export function experimentView(e: ExperimentRow) {
     updatedAt: e.updatedAt.toISOString(),
   };
 }
+
+/** Who started an iteration: `{ kind: 'schedule' | 'api_key', id }`, null before origins were recorded. */
+const originView = (it: { origin: string | null; originId: string | null }) => (it.origin ? { kind: it.origin, id: it.originId } : null);
 
 function idList(v: unknown, pointer: string, out: V[]): string[] {
   if (v === undefined) return [];
@@ -197,19 +198,12 @@ export function experimentRoutes(deps: ApiDeps): Router {
     const names = idList(body.variants, '/variants', violations);
     const repeats = repeatsOf(body.repeats, '/repeats', violations) ?? e.repeats;
     if (violations.length) throw invalid('iteration', violations);
-    const defined = e.variants.length ? e.variants.map((v) => ({ name: v.name, override: v.override as VariantOverride })) : [{ name: BASE_VARIANT, override: {} }];
+    const defined = experimentVariants(e);
     const unknown = names.filter((n) => !defined.some((v) => v.name === n));
     if (unknown.length) throw new HttpError(400, 'validation_failed', `unknown variant(s): ${unknown.join(', ')}`, unknown.map((n) => ({ pointer: '/variants', message: `'${n}' is not a variant of the experiment (have: ${defined.map((v) => v.name).join(', ')})` })));
     const variants = names.length ? defined.filter((v) => names.includes(v.name)) : defined;
-    // Retired tasks and environments stay linked for the record, but run no more.
-    const [tasks, environments] = await Promise.all([
-      prisma.task.findMany({ where: { organizationId, id: { in: e.tasks.map((t) => t.taskId) }, retiredAt: null }, orderBy: { id: 'asc' } }),
-      prisma.environment.findMany({ where: { organizationId, id: { in: e.environments.map((x) => x.environmentId) }, retiredAt: null }, orderBy: { id: 'asc' } }),
-    ]);
-    if (!tasks.length || !environments.length) throw new HttpError(409, 'experiment_empty', `experiment '${e.id}' needs at least one task and one environment (has ${tasks.length} and ${environments.length})`);
-    const total = tasks.length * environments.length * variants.length * repeats;
-    if (total > MAX_RUNS) throw new HttpError(400, 'too_many_runs', `this iteration would have ${total} runs; at most ${MAX_RUNS}`);
-    const it = await launchExperimentIteration(deps, { organizationId, productId: e.productId, experimentId: e.id, specs: runSpecs({ tasks, environments, variants, repeats }) });
+    const specs = await planExperimentIteration(prisma, { organizationId, experiment: e, variants, repeats });
+    const it = await launchExperimentIteration(deps, { organizationId, productId: e.productId, experimentId: e.id, specs, origin: { kind: 'api_key', id: principal(req).apiKeyId } });
     res.status(202).json({ iterationId: it.iterationId, experimentId: e.id, number: it.number, runCount: it.runIds.length, variants: variants.map((v) => v.name), repeats });
   });
 
@@ -217,7 +211,7 @@ export function experimentRoutes(deps: ApiDeps): Router {
     const { organizationId } = principal(req);
     const e = await load(organizationId, req.params.id);
     const rows = await prisma.iteration.findMany({ where: { organizationId, experimentId: e.id }, orderBy: { number: 'desc' }, take: 1000 });
-    res.json({ items: rows.map((it) => ({ id: it.id, number: it.number, status: it.status, runCount: it.runCount, createdAt: it.createdAt.toISOString(), finishedAt: it.finishedAt?.toISOString() ?? null })) });
+    res.json({ items: rows.map((it) => ({ id: it.id, number: it.number, status: it.status, runCount: it.runCount, origin: originView(it), createdAt: it.createdAt.toISOString(), finishedAt: it.finishedAt?.toISOString() ?? null })) });
   });
 
   // By number, or `latest`: counts from the database, never every run in memory.
@@ -239,6 +233,7 @@ export function experimentRoutes(deps: ApiDeps): Router {
       ended: progress.ended,
       passed: progress.passed,
       meanScore: progress.meanScore,
+      origin: originView(it),
       createdAt: it.createdAt.toISOString(),
       finishedAt: it.finishedAt?.toISOString() ?? null,
     });
