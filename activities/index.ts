@@ -4,4 +4,5 @@
  * sandbox work must run on the worker whose Docker host holds the container.
  */
 export { createRunActivities, type RunActivities, type RunPlan, type PreparedRun } from './runActivities';
+export type { IterationStart } from '../store/iterations';
 export { createSandboxActivities, type SandboxActivities, type SandboxActivityDeps, type ArchiveResult } from './sandboxActivities';

@@ -13,7 +13,7 @@ import { secretNamesOf } from '../secrets/runSecrets';
 import { evaluationBudgetSeconds } from '../criteria';
 import { loadRun } from '../store/runs';
 import { cancelQueuedRuns, transitionRun, type TransitionInput, type TransitionResult } from '../store/runStatus';
-import { finishIteration, listIterationRuns, startIteration } from '../store/iterations';
+import { finishIteration, listIterationRuns, startIteration, type IterationStart } from '../store/iterations';
 
 /** Small values the run workflow needs: its activity timeouts and search attributes; no task content. */
 export interface RunPlan {
@@ -66,7 +66,7 @@ export function createRunActivities(deps: { prisma: PrismaClient; hostQueue: str
     async transitionRun(input: TransitionInput): Promise<TransitionResult> {
       return transitionRun(prisma, input);
     },
-    async startIteration(iterationId: string): Promise<void> {
+    async startIteration(iterationId: string): Promise<IterationStart> {
       return startIteration(prisma, iterationId);
     },
     async listIterationRuns(input: { iterationId: string; after?: string; limit: number }): Promise<string[]> {

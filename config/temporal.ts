@@ -5,6 +5,7 @@
  */
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import { SearchAttributeType } from '@temporalio/common';
 import { SA } from '../workflows/searchAttributes';
 import type { TemporalSettings } from './index';
 
@@ -36,6 +37,12 @@ export const connectWorker = (t: TemporalSettings) => NativeConnection.connect(w
  * workflow task that names an unknown attribute fails for ever, so the worker makes sure
  * before it polls. (On Temporal Cloud, attributes are added through its own console.)
  */
+/** temporal.api.enums.v1.IndexedValueType of the attribute types simlab uses. */
+const INDEXED_VALUE_TYPE: Record<(typeof SA)[keyof typeof SA]['type'], number> = {
+  [SearchAttributeType.KEYWORD]: 2,
+  [SearchAttributeType.INT]: 3,
+};
+
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const known = new Set(Object.keys(existing.customAttributes ?? {}));
@@ -43,7 +50,6 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   if (missing.length === 0) return;
   await connection.operatorService.addSearchAttributes({
     namespace,
-    // 2 = INDEXED_VALUE_TYPE_KEYWORD; every simlab attribute is a keyword.
-    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, 2])),
+    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, INDEXED_VALUE_TYPE[k.type]])),
   });
 }

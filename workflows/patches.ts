@@ -12,4 +12,8 @@ export const PATCHES = {
   iterationCancelAfterLastStart: 'simlab-v3-iteration-cancel-after-last-start',
   /** v4: a run of the external harness waits in `running` for a client to drive it through updates. */
   externalHarness: 'simlab-v4-external-harness',
+  /** v5: an iteration is a sliding window of abandoned children that continues as new; runs report their end to it. */
+  iterationSlidingWindow: 'simlab-v5-iteration-sliding-window',
+  /** v5: a run signals its iteration when it ends (the iteration may have continued as new since it started the run). */
+  runReportsToIteration: 'simlab-v5-run-reports-to-iteration',
 } as const;

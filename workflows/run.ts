@@ -14,6 +14,7 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -28,6 +29,7 @@ import type { FailureCategory, RunStatus } from '../domain/runLifecycle';
 import { NON_RETRYABLE_ERRORS } from '../domain/errors';
 import { SA } from './searchAttributes';
 import { PATCHES } from './patches';
+import { runEndedSignal } from './signals';
 import {
   EXTERNAL_ERRORS,
   base64Bytes,
@@ -102,7 +104,26 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export async function runWorkflow({ runId }: RunWorkflowInput): Promise<RunWorkflowResult> {
+export async function runWorkflow(input: RunWorkflowInput): Promise<RunWorkflowResult> {
+  const result = await executeRun(input);
+  await reportToIteration(input.runId);
+  return result;
+}
+
+/**
+ * v5: the iteration that started this run may have continued as new since (its children
+ * are abandoned, see iteration.ts): tell whichever execution is current, by workflow id.
+ */
+async function reportToIteration(runId: string): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (!parent || !patched(PATCHES.runReportsToIteration)) return;
+  await CancellationScope.nonCancellable(() => getExternalWorkflowHandle(parent.workflowId).signal(runEndedSignal, runId)).catch((err) => {
+    // The iteration has closed (terminated, or an older build's): nobody is waiting.
+    log.info('could not report the end of the run to its iteration', { runId, error: describe(err) });
+  });
+}
+
+async function executeRun({ runId }: RunWorkflowInput): Promise<RunWorkflowResult> {
   let status: RunStatus = 'queued';
   const transition = async (to: RunStatus, detail?: string, failure?: { category: FailureCategory; message: string }) => {
     await db.transitionRun({ runId, to, ...(detail ? { detail } : {}), ...(failure ? { failure } : {}) });

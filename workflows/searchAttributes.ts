@@ -8,4 +8,6 @@ export const SA = {
   environment: defineSearchAttributeKey('SimlabEnvironment', SearchAttributeType.KEYWORD),
   iteration: defineSearchAttributeKey('SimlabIteration', SearchAttributeType.KEYWORD),
   runStatus: defineSearchAttributeKey('SimlabRunStatus', SearchAttributeType.KEYWORD),
+  experiment: defineSearchAttributeKey('SimlabExperiment', SearchAttributeType.KEYWORD),
+  iterationNumber: defineSearchAttributeKey('SimlabIterationNumber', SearchAttributeType.INT),
 } as const;

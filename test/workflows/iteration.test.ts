@@ -5,9 +5,10 @@
  */
 import { runWorkflowId } from '../../domain/workflowIds';
 import { SA } from '../../workflows/searchAttributes';
+import { iterationProgressQuery } from '../../workflows/signals';
 import { blockUntilCancelled, slowly, startWorld, type World } from './world';
 
-jest.setTimeout(30_000);
+jest.setTimeout(60_000);
 
 let world: World;
 beforeAll(async () => {
@@ -41,7 +42,59 @@ describe('iterationWorkflow', () => {
     expect(prepared.sort()).toEqual(runIds);
     const child = await world.client.workflow.getHandle(runWorkflowId(runIds[0]!)).describe();
     expect(child.typedSearchAttributes.get(SA.iteration)).toBe(iterationId);
+    expect(child.typedSearchAttributes.get(SA.iterationNumber)).toBe(1);
+    const progress = await handle.query(iterationProgressQuery);
+    expect(progress).toMatchObject({ total: 7, started: 7, ended: 7, inFlight: 0, generation: 0, cancelled: false });
   });
+
+  // A parent's close policy applies to its children when it continues as new
+  // (temporalio/temporal#3666): runs in flight across a continue-as-new must go on.
+  it('continues as new under a small history bound, with every run done exactly once', async () => {
+    world.inFlight.max = 0;
+    const { iterationId, runIds, handle } = await world.startIteration('can', 12, 3, {
+      runAgent: slowly(200, { exitCode: 0, timedOut: false, durationMs: 200 }),
+    }, { historyEventBound: 40 });
+    expect(await handle.result()).toBe('completed');
+    for (const runId of runIds) {
+      expect({ runId, to: world.transitions(runId).map((t) => t.to) }).toEqual({
+        runId,
+        to: ['creating_sandbox', 'running', 'evaluating', 'analyzing', 'completed'],
+      });
+      expect(world.callsFor(runId, 'prepareRun')).toHaveLength(1);
+      expect(world.callsFor(runId, 'destroySandbox')).toHaveLength(1);
+    }
+    expect(world.inFlight.max).toBe(3);
+    expect(world.finishes(iterationId)).toEqual([false]);
+    const progress = await handle.query(iterationProgressQuery);
+    expect(progress.generation).toBeGreaterThanOrEqual(2);
+    expect(progress).toMatchObject({ total: 12, started: 12, ended: 12, inFlight: 0 });
+    // Every execution of the chain stayed under the bound (plus the few events of its last step).
+    const executions = world.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` });
+    let count = 0;
+    for await (const e of executions) {
+      count++;
+      expect(e.historyLength).toBeLessThan(40 + 15);
+    }
+    expect(count).toBe(progress.generation + 1);
+  }, 120_000);
+
+  it('on cancel after continuing as new, cancels the runs an earlier execution started', async () => {
+    const { iterationId, runIds, handle } = await world.startIteration('can-cancel', 6, 2, { runAgent: blockUntilCancelled }, { historyEventBound: 20 });
+    await Promise.all(runIds.slice(0, 2).map((id) => world.reached(id, 'runAgent')));
+    // Wait for a continue-as-new so the runs in flight were started by an earlier execution.
+    for (let i = 0; i < 100 && (await handle.query(iterationProgressQuery)).generation === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await handle.query(iterationProgressQuery)).generation).toBeGreaterThan(0);
+    await handle.cancel();
+    expect(await handle.result()).toBe('cancelled');
+    const started = runIds.filter((id) => world.callsFor(id, 'prepareRun').length > 0);
+    expect(started).toEqual(runIds.slice(0, 2));
+    for (const runId of started) {
+      expect({ runId, to: world.transitions(runId).map((t) => t.to) }).toEqual({ runId, to: ['creating_sandbox', 'running', 'cancelled'] });
+      expect(world.callsFor(runId, 'destroySandbox')).toHaveLength(1);
+    }
+    expect(runIds.map((id) => world.status(id))).toEqual(Array(6).fill('cancelled'));
+    expect(world.finishes(iterationId)).toEqual([true]);
+  }, 60_000);
 
   it('on cancel, cancels the started runs, then the queued ones, then settles as cancelled', async () => {
     const { iterationId, runIds, handle } = await world.startIteration('cancel', 5, 2, { runAgent: blockUntilCancelled });

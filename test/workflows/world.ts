@@ -52,6 +52,7 @@ export interface World {
     runs: number,
     maxConcurrentRuns: number,
     script: RunScript,
+    options?: { historyEventBound?: number },
   ): Promise<{ iterationId: string; runIds: string[]; handle: WorkflowHandle<typeof iterationWorkflow> }>;
   /** Every transitionRun input for the run, in call order, without the run id. */
   transitions(runId: string): Omit<TransitionInput, 'runId'>[];
@@ -182,6 +183,7 @@ export async function startWorld(): Promise<World> {
     },
     async startIteration(iterationId) {
       record('startIteration', iterationId);
+      return { organizationId: 'org-test', productId: 'prod-test', experimentId: null, number: 1, runCount: (iterations.get(iterationId) ?? []).length };
     },
     async listIterationRuns({ iterationId, after, limit }) {
       record('listIterationRuns', iterationId);
@@ -236,7 +238,7 @@ export async function startWorld(): Promise<World> {
       started.push(handle);
       return handle;
     },
-    async startIteration(label, runs, maxConcurrentRuns, script) {
+    async startIteration(label, runs, maxConcurrentRuns, script, options) {
       const iterationId = world.newRunId(label);
       // Zero-padded so that the ids' order is the order listIterationRuns pages through.
       const runIds = Array.from({ length: runs }, (_, i) => `${iterationId}-r${String(i).padStart(2, '0')}`);
@@ -245,7 +247,7 @@ export async function startWorld(): Promise<World> {
       const handle = await env.client.workflow.start<typeof iterationWorkflow>('iterationWorkflow', {
         taskQueue,
         workflowId: iterationWorkflowId(iterationId),
-        args: [{ iterationId, maxConcurrentRuns }],
+        args: [{ iterationId, maxConcurrentRuns, ...options }],
       });
       started.push(handle, ...runIds.map((id) => env.client.workflow.getHandle(runWorkflowId(id))));
       return { iterationId, runIds, handle };
