@@ -10,6 +10,8 @@ import { uploadRoutes } from './routes/uploads';
 import { apiKeyRoutes } from './routes/apiKeys';
 import { simulationRoutes } from './routes/simulations';
 import { authenticate } from './auth';
+import { sessionResolver, sessionRoutes } from './session';
+import { dashboardRoutes } from './dashboard';
 import { errorHandler, HttpError } from './errors';
 import { guardInput, requireJsonBodies } from './inputGuard';
 import { taskRoutes } from './routes/tasks';
@@ -41,7 +43,8 @@ export function createApp(deps: ApiDeps): express.Express {
     res.json({ ok: true });
   });
   const v1 = express.Router();
-  v1.use(authenticate(deps.prisma));
+  v1.use(authenticate(deps.prisma, {}, sessionResolver(deps.prisma)));
+  v1.use(sessionRoutes(deps));
   v1.use(productRoutes(deps));
   v1.use(taskRoutes(deps));
   v1.use(environmentRoutes(deps));
@@ -59,3 +62,4 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(errorHandler);
   return app;
 }
+  app.use(dashboardRoutes());

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { displayPrefix, generateApiKey, isWellFormedApiKey } from '../domain/apiKeyFormat';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { PrismaClient } from '../prisma/client';
 import { newId } from '../domain/ids';
 import { HttpError } from './errors';
@@ -14,7 +14,12 @@ export const hashKey = (key: string) => createHash('sha256').update(key).digest(
 export interface Principal {
   organizationId: string;
   apiKeyId: string;
+  /** Set when the request came from a signed-in dashboard (cookie) rather than a Bearer key. */
+  sessionId?: string;
 }
+
+/** The dashboard's cookie session: the principal of the key it was opened with, or null. */
+export type SessionResolver = (req: Request) => Promise<Principal | null>;
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -53,7 +58,7 @@ class FailureLimiter {
  * write per key per minute at most, whatever the request rate. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-export function authenticate(prisma: PrismaClient, limits: { perAddress?: number; perPrefix?: number } = {}): RequestHandler {
+export function authenticate(prisma: PrismaClient, limits: { perAddress?: number; perPrefix?: number } = {}, session?: SessionResolver): RequestHandler {
   const byAddress = new FailureLimiter(limits.perAddress ?? 30);
   const byPrefix = new FailureLimiter(limits.perPrefix ?? 10);
   const lastWritten = new Map<string, number>();
@@ -77,6 +82,13 @@ export function authenticate(prisma: PrismaClient, limits: { perAddress?: number
       byAddress.fail(address);
       if (m) byPrefix.fail(prefix);
       throw new HttpError(401, 'unauthenticated', message);
+    }
+    // A Bearer key wins over a cookie; without one, a dashboard session stands for its key.
+    const fromSession = !m && session ? await session(req) : null;
+    if (fromSession) {
+      req.principal = fromSession;
+      touch(fromSession.apiKeyId);
+      return next();
     }
     if (!m) refuse('missing API key: send "Authorization: Bearer <key>"');
     // A key that is not even well formed is refused without a database lookup.
