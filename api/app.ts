@@ -56,10 +56,10 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(simulationRoutes(deps));
   v1.use(experimentRoutes(deps));
   app.use('/v1', v1);
+  app.use(dashboardRoutes());
   app.use((req) => {
     throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);
   });
   app.use(errorHandler);
   return app;
 }
-  app.use(dashboardRoutes());
