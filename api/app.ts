@@ -20,6 +20,8 @@ import { runRoutes } from './routes/runs';
 import { externalRoutes } from './routes/external';
 import { productRoutes } from './routes/products';
 import { experimentRoutes } from './routes/experiments';
+import { scheduleRoutes } from './routes/schedules';
+import { webhookRoutes } from './routes/webhooks';
 
 export interface ApiDeps {
   prisma: PrismaClient;
@@ -31,6 +33,8 @@ export interface ApiDeps {
   artifacts: ArtifactStore;
   /** Encrypts secrets as they are set; the API never decrypts one. */
   keyring: Keyring;
+  /** SIMLAB_WEBHOOK_ALLOW_PRIVATE: webhook URLs may target loopback and private addresses. */
+  webhookAllowPrivateTargets?: boolean;
 }
 
 export function createApp(deps: ApiDeps): express.Express {
@@ -55,6 +59,8 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(apiKeyRoutes(deps));
   v1.use(simulationRoutes(deps));
   v1.use(experimentRoutes(deps));
+  v1.use(scheduleRoutes(deps));
+  v1.use(webhookRoutes(deps));
   app.use('/v1', v1);
   app.use(dashboardRoutes());
   app.use((req) => {

@@ -20,6 +20,7 @@ async function main() {
     maxConcurrentRuns: cfg.maxConcurrentRuns,
     artifacts: new LocalArtifactStore(cfg.artifactsDir),
     keyring: loadKeyring(process.env, cfg.dataDir),
+    webhookAllowPrivateTargets: cfg.webhookAllowPrivateTargets,
   });
   const server = app.listen(cfg.apiPort, cfg.apiHost, () => {
     console.log(`[api] listening on http://${cfg.apiHost}:${cfg.apiPort}`);

@@ -11,6 +11,7 @@ import { Api, ApiError } from '../client/http';
 import { InputError, loadDocument, type LoadedDocument } from './files';
 import { cell, duration, indent, table } from './format';
 import { uploadLocalSources } from './uploads';
+import { experimentSchedule, experimentWebhook } from './schedules';
 
 const USAGE = `simlab — run AI agents against tasks in fresh sandboxes and score every attempt
 
@@ -53,6 +54,14 @@ Usage:
                          without --detach, follows it until it ends)
   simlab experiment run status EXP [--iteration N] [--watch]
   simlab experiment run cancel EXP          cancels its latest running iteration
+  simlab experiment schedule create EXP --cron "0 2 * * *" [--timezone Europe/Paris]
+  simlab experiment schedule list EXP
+  simlab experiment schedule get|pause|resume|trigger|delete EXP [SCHEDULE]
+                        (SCHEDULE may be left out when the experiment has one; a start while
+                         the previous scheduled iteration still runs is skipped)
+  simlab experiment webhook set EXP --url URL [--rotate-secret]   (the signing secret is shown once)
+  simlab experiment webhook get|delete EXP
+  simlab experiment webhook deliveries EXP [--limit N]             every delivery attempt
   simlab iteration cancel ITER
   simlab product list | create SLUG [--name N] | switch SLUG
   simlab config set [--api-url URL] [--api-key KEY] [--product SLUG] | show
@@ -69,7 +78,7 @@ interface Parsed {
   flags: Map<string, string[]>;
 }
 
-const BOOLEAN_FLAGS = new Set(['watch', 'help', 'follow', 'detach']);
+const BOOLEAN_FLAGS = new Set(['watch', 'help', 'follow', 'detach', 'rotate-secret']);
 
 function parseArgs(argv: string[]): Parsed {
   const positionals: string[] = [];
@@ -475,6 +484,10 @@ async function dispatch(c: Command): Promise<number> {
       c.print(e, () => renderExperiment(e));
       return 0;
     }
+    case 'experiment schedule':
+      return experimentSchedule(c, api);
+    case 'experiment webhook':
+      return experimentWebhook(c, api);
     case 'experiment run': {
       const sub = c.args.positionals[2];
       if (sub === 'status') return experimentStatus(c, api, c.arg(3, 'EXP id'));

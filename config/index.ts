@@ -49,6 +49,8 @@ export interface SimlabConfig {
   reapIntervalSeconds: number;
   /** The model API behind llm_judge; no key, no judge (those criteria end as evaluation errors). */
   anthropic: { apiKey?: string; baseUrl?: string };
+  /** Webhook URLs may target loopback, private, link-local (cloud metadata) addresses: off unless an operator allows it. */
+  webhookAllowPrivateTargets: boolean;
 }
 
 export class ConfigError extends Error {
@@ -161,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SimlabConfig {
       ...(r.raw('ANTHROPIC_API_KEY') ? { apiKey: r.raw('ANTHROPIC_API_KEY')! } : {}),
       ...(r.raw('ANTHROPIC_BASE_URL') ? { baseUrl: r.url('ANTHROPIC_BASE_URL', '') } : {}),
     },
+    webhookAllowPrivateTargets: r.bool('SIMLAB_WEBHOOK_ALLOW_PRIVATE') ?? false,
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return cfg;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
-export type IdPrefix = 'org' | 'prd' | 'key' | 'task' | 'env' | 'iter' | 'run' | 'exp' | 'sec' | 'upl' | 'var';
+export type IdPrefix = 'org' | 'prd' | 'key' | 'task' | 'env' | 'iter' | 'run' | 'exp' | 'sec' | 'upl' | 'var' | 'whd';
 
 export function newId(prefix: IdPrefix): string {
   const bytes = randomBytes(16);

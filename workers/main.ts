@@ -36,6 +36,7 @@ async function main() {
     keyring: loadKeyring(process.env, cfg.dataDir),
     anthropic: { ...(cfg.anthropic.apiKey ? { apiKey: cfg.anthropic.apiKey } : {}), ...(cfg.anthropic.baseUrl ? { baseURL: cfg.anthropic.baseUrl } : {}) },
     prices: loadPrices(),
+    webhookAllowPrivateTargets: cfg.webhookAllowPrivateTargets,
     ...(cfg.anthropic.apiKey ? { judge: new AnthropicJudge({ apiKey: cfg.anthropic.apiKey, ...(cfg.anthropic.baseUrl ? { baseURL: cfg.anthropic.baseUrl } : {}) }) } : {}),
   });
 

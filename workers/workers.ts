@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { PrismaClient } from '../prisma/client';
 import { createRunActivities, createSandboxActivities } from '../activities';
+import { createScheduleActivities } from '../activities/scheduleActivities';
+import { createAlertActivities } from '../activities/alertActivities';
+import type { RegressionSource } from '../schedules/regressionSummary';
 import type { SandboxProvider } from '../sandbox';
 import type { ArtifactStore } from '../artifacts';
 import { hostQueue as hostQueueName } from '../config';
@@ -28,6 +31,10 @@ export interface WorkerSetup {
   keyring?: Keyring;
   anthropic?: { apiKey?: string; baseURL?: string };
   prices?: PriceTable;
+  /** SIMLAB_WEBHOOK_ALLOW_PRIVATE: regression alerts may be posted to loopback and private addresses. */
+  webhookAllowPrivateTargets?: boolean;
+  /** Where regression alerts read an iteration's comparison (default: none stored yet, nothing sent). */
+  regressions?: RegressionSource;
   /** Prebuilt workflow bundle (tests share one); default: bundle workflows/ now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -39,7 +46,16 @@ export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
     namespace: s.namespace,
     taskQueue: s.taskQueue,
     ...(s.workflowBundle ? { workflowBundle: s.workflowBundle } : { workflowsPath: workflowsPath() }),
-    activities: createRunActivities({ prisma: s.prisma, hostQueue }),
+    activities: {
+      ...createRunActivities({ prisma: s.prisma, hostQueue }),
+      ...createScheduleActivities({ prisma: s.prisma, maxConcurrentRuns: s.maxConcurrentRuns }),
+      ...createAlertActivities({
+        prisma: s.prisma,
+        ...(s.keyring ? { keyring: s.keyring } : {}),
+        allowPrivateTargets: s.webhookAllowPrivateTargets ?? false,
+        regressions: s.regressions ?? (async () => null),
+      }),
+    },
     // Bounds database work only. prepareRun makes this worker the host of whatever run it
     // picks up and does not yet check the host's free capacity (see README, scaling).
     maxConcurrentActivityTaskExecutions: Math.max(4, s.maxConcurrentRuns * 2),
