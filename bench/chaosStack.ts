@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { Client as PgClient } from 'pg';
 import { Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../config/temporal';
+import { SA } from '../workflows/searchAttributes';
 
 const exec = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,6 +38,16 @@ export interface ChaosStackEnv {
 }
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+/**
+ * simlab's search attributes as `start-dev` flags: registered with the server from its
+ * first moment, where attributes added later by the API take a while to be usable.
+ */
+function searchAttributeFlags(): string[] {
+  // KEYWORD_LIST -> KeywordList, INT -> Int: the CLI's spelling of the SDK's types.
+  const cliType = (t: string) => t.toLowerCase().replace(/(^|_)(\w)/g, (_m, _u, c: string) => c.toUpperCase());
+  return Object.values(SA).flatMap((k) => ['--search-attribute', `${k.name}=${cliType(k.type)}`]);
+}
 
 function repoRoot(): string {
   let dir = __dirname;
@@ -131,7 +142,7 @@ export class ChaosStack {
     await Promise.all([this.start('docker'), this.start('postgres'), this.start('temporal')]);
     await this.prepareDatabase();
     await this.prepareImage();
-    // Registered once here, so that the first worker and the harness never race to add them.
+    // Whatever the flags did not cover (an attribute added since), registered before any worker races to.
     const connection = await Connection.connect({ address: this.env.TEMPORAL_ADDRESS });
     await ensureSearchAttributes(connection, 'default').finally(() => connection.close());
     this.log(`chaos stack ${this.name} up in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(this.env)}`);
@@ -262,6 +273,7 @@ export class ChaosStack {
       '--db-filename', this.p('temporal.db'),
       '--ip', '127.0.0.1', '--port', String(this.temporalPort), '--headless',
       '--namespace', 'default', '--log-level', 'warn',
+      ...searchAttributeFlags(),
     ]);
     await waitUntil('temporal', 90_000, () => this.healthy('temporal'), gone);
   }
