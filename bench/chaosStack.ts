@@ -15,6 +15,7 @@ import { Client as PgClient } from 'pg';
 import { Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../config/temporal';
 import { SA } from '../workflows/searchAttributes';
+import { repoRoot } from '../test/integration/workerProcess';
 
 const exec = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,16 +48,6 @@ function searchAttributeFlags(): string[] {
   // KEYWORD_LIST -> KeywordList, INT -> Int: the CLI's spelling of the SDK's types.
   const cliType = (t: string) => t.toLowerCase().replace(/(^|_)(\w)/g, (_m, _u, c: string) => c.toUpperCase());
   return Object.values(SA).flatMap((k) => ['--search-attribute', `${k.name}=${cliType(k.type)}`]);
-}
-
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = up;
-  }
-  return dir;
 }
 
 function pidAlive(pidFile: string): number | null {

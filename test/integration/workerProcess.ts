@@ -6,7 +6,7 @@ import type { Harness } from './harness';
 import { testEnv } from './env';
 
 /** From the sources (ts-jest) or from dist/ (the chaos CLI): the folder that holds package.json. */
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = __dirname;
   while (!fs.existsSync(path.join(dir, 'package.json'))) {
     const up = path.dirname(dir);
