@@ -4,6 +4,7 @@
  * itself is the short form of a goal with one criterion.
  */
 import { CRITERION_FIELDS, EVALUATION_TYPES, criterionFieldSchemas, fieldsOf, type CriterionFieldName } from './criteria';
+import { SIGNAL_CONFIG_SCHEMA } from './signalConfigSchema';
 
 const SCHEMA_BASE = 'https://simlab.dev/schemas';
 
@@ -205,7 +206,7 @@ export const experimentSchema = {
     taskIds: idList(1000),
     environmentIds: idList(100),
     repeats: { type: 'integer', minimum: 1, maximum: 100, default: 1 },
-    signalConfig: { type: 'object' },
+    signalConfig: { type: 'string', maxLength: 262144, description: 'the YAML text of a signal config (see signalConfig)' },
     schedule: {
       type: 'object',
       additionalProperties: false,
@@ -246,5 +247,6 @@ export const CONTRACT = {
   environment: environmentSchema,
   experiment: experimentSchema,
   simulation: simulationSchema,
+  signalConfig: SIGNAL_CONFIG_SCHEMA,
 } as const;
 export type ContractKind = 'task' | 'environment' | 'experiment' | 'simulation';
