@@ -26,12 +26,14 @@ export async function setWebhook(
 ): Promise<{ webhook: ExperimentWebhook; secret: string | null; created: boolean }> {
   const existing = await prisma.experimentWebhook.findUnique({ where: { experimentId: input.experimentId } });
   const secret = !existing || input.rotateSecret ? generateWebhookSecret() : null;
-  const sealed = secret ? sealSecret(keyring, input, secret) : {};
-  const webhook = await prisma.experimentWebhook.upsert({
-    where: { experimentId: input.experimentId },
-    create: { experimentId: input.experimentId, organizationId: input.organizationId, url: input.url, ...(sealed as ReturnType<typeof sealSecret>) },
-    update: { url: input.url, ...sealed },
-  });
+  const sealed = secret ? sealSecret(keyring, input, secret) : null;
+  const webhook = sealed
+    ? await prisma.experimentWebhook.upsert({
+        where: { experimentId: input.experimentId },
+        create: { experimentId: input.experimentId, organizationId: input.organizationId, url: input.url, ...sealed },
+        update: { url: input.url, ...sealed },
+      })
+    : await prisma.experimentWebhook.update({ where: { experimentId: input.experimentId }, data: { url: input.url } });
   return { webhook, secret, created: !existing };
 }
 
