@@ -51,6 +51,10 @@ export interface SimlabConfig {
   anthropic: { apiKey?: string; baseUrl?: string };
   /** Webhook URLs may target loopback, private, link-local (cloud metadata) addresses: off unless an operator allows it. */
   webhookAllowPrivateTargets: boolean;
+  /** Port of the egress proxy on the sandboxes' internal network (one proxy per Docker host). */
+  egressProxyPort: number;
+  /** Git init files may be fetched from loopback, private, link-local addresses (local git servers, tests). */
+  gitAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -164,6 +168,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SimlabConfig {
       ...(r.raw('ANTHROPIC_BASE_URL') ? { baseUrl: r.url('ANTHROPIC_BASE_URL', '') } : {}),
     },
     webhookAllowPrivateTargets: r.bool('SIMLAB_WEBHOOK_ALLOW_PRIVATE') ?? false,
+    egressProxyPort: r.int('SIMLAB_EGRESS_PROXY_PORT', 3128, 1, 65535),
+    gitAllowPrivate: r.bool('SIMLAB_GIT_ALLOW_PRIVATE') ?? false,
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return cfg;

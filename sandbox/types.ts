@@ -31,7 +31,8 @@ export interface SandboxIdentity {
 export interface SandboxSpec {
   image: string;
   resources: { cpus: number; memoryMb: number; pids: number; diskMb?: number };
-  network: { enabled: boolean };
+  /** `allow`: the only destinations reachable (through the egress proxy); absent: any public one. */
+  network: { enabled: boolean; allow?: string[] };
   env: Record<string, string>;
 }
 

@@ -5,7 +5,7 @@ import { createPrisma } from '../prisma/client';
 import { ConfigError, loadConfig } from '../config';
 import { connectClient, connectWorker, ensureSearchAttributes } from '../config/temporal';
 import * as path from 'node:path';
-import { DockerSandboxProvider, HomeDisks } from '../sandbox';
+import { DockerSandboxProvider, HomeDisks, SandboxNetworks } from '../sandbox';
 import { LocalArtifactStore } from '../artifacts';
 import { AnthropicJudge } from '../criteria/judge';
 import { loadKeyring } from '../secrets/keyring';
@@ -18,7 +18,10 @@ async function main() {
   const prisma = createPrisma(cfg.databaseUrl, { maxConnections: 10 });
   const docker = new Docker();
   await docker.ping();
-  const sandboxes = new DockerSandboxProvider(docker, new HomeDisks(path.join(cfg.dataDir, 'sandbox-disks')));
+  // Started with the worker: the sandboxes' networks, their firewall rules and the egress proxy of this Docker host.
+  const networks = new SandboxNetworks(docker, { proxyPort: cfg.egressProxyPort, log: (line) => console.log(line) });
+  await networks.start();
+  const sandboxes = new DockerSandboxProvider(docker, new HomeDisks(path.join(cfg.dataDir, 'sandbox-disks')), networks);
   const clientConnection = await connectClient(cfg.temporal);
   await ensureSearchAttributes(clientConnection, cfg.temporal.namespace);
   const client = new Client({ connection: clientConnection, namespace: cfg.temporal.namespace });
@@ -60,6 +63,7 @@ async function main() {
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     clearInterval(timer);
+    await networks.close();
     await connection.close();
     await clientConnection.close();
     await prisma.$disconnect();

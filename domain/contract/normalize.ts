@@ -103,7 +103,7 @@ export function normalizeEnvironment(e: EnvironmentInput): EnvironmentDefinition
       pids: e.resources?.pids ?? DEFAULTS.pids,
       ...(e.resources?.diskMb !== undefined ? { diskMb: e.resources.diskMb } : {}),
     },
-    network: { enabled: e.network?.enabled ?? false },
+    network: { enabled: e.network?.enabled ?? false, ...(e.network?.allow ? { allow: e.network.allow } : {}) },
     secrets: e.secrets ?? [],
   };
   if (e.description !== undefined) def.description = e.description;

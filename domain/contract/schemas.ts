@@ -5,6 +5,7 @@
  */
 import { CRITERION_FIELDS, EVALUATION_TYPES, criterionFieldSchemas, fieldsOf, type CriterionFieldName } from './criteria';
 import { SIGNAL_CONFIG_SCHEMA } from './signalConfigSchema';
+import { EGRESS_PATTERN_SOURCE } from '../egressPattern';
 
 const SCHEMA_BASE = 'https://simlab.dev/schemas';
 
@@ -187,7 +188,14 @@ export const environmentSchema = {
     network: {
       type: 'object',
       additionalProperties: false,
-      properties: { enabled: { type: 'boolean' } },
+      properties: {
+        enabled: { type: 'boolean' },
+        // Without a list, any public destination; with one, only those (through simlab's proxy).
+        allow: { type: 'array', minItems: 1, maxItems: 200, uniqueItems: true, items: { type: 'string', maxLength: 253, pattern: EGRESS_PATTERN_SOURCE } },
+      },
+      // A list needs the network on: refused rather than silently unused.
+      if: { required: ['allow'] },
+      then: { required: ['enabled'], properties: { enabled: { const: true } } },
     },
     secrets: { type: 'array', maxItems: 50, uniqueItems: true, items: secretName },
   },

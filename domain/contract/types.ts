@@ -123,7 +123,7 @@ export interface EnvironmentInput {
     idleTimeoutSeconds?: number;
   };
   resources?: { cpus?: number; memoryMb?: number; pids?: number; diskMb?: number };
-  network?: { enabled?: boolean };
+  network?: { enabled?: boolean; allow?: string[] };
   secrets?: string[];
 }
 
@@ -134,6 +134,7 @@ export interface EnvironmentDefinition {
   enabled: boolean;
   agent: EnvironmentInput['agent'];
   resources: { cpus: number; memoryMb: number; pids: number; diskMb?: number };
-  network: { enabled: boolean };
+  /** `allow` absent: any public destination; present: only those (see domain/egressPattern.ts). */
+  network: { enabled: boolean; allow?: string[] };
   secrets: string[];
 }

@@ -4,6 +4,7 @@
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { CONTRACT, type ContractKind } from './schemas';
+import { EGRESS_PATTERN_HINT, EGRESS_PATTERN_SOURCE } from '../egressPattern';
 
 export interface Violation {
   /** RFC 6901 pointer into the submitted document; '' is the document itself. */
@@ -45,7 +46,7 @@ function toViolations(errors: ErrorObject[], doc: unknown): Violation[] {
     switch (e.keyword) {
       case 'required':
         pointer = `${pointer}/${escapePointerToken(String(e.params.missingProperty))}`;
-        message = 'is required';
+        message = /\/network\/enabled$/.test(pointer) ? 'must be true when network.allow is given' : 'is required';
         break;
       case 'additionalProperties': {
         const prop = String(e.params.additionalProperty);
@@ -57,6 +58,10 @@ function toViolations(errors: ErrorObject[], doc: unknown): Violation[] {
       }
       case 'pattern':
         if (e.params.pattern === '\\S') message = 'must not be blank';
+        if (e.params.pattern === EGRESS_PATTERN_SOURCE) message = EGRESS_PATTERN_HINT;
+        break;
+      case 'const':
+        if (/\/network\/enabled$/.test(pointer)) message = 'must be true when network.allow is given';
         break;
       case 'enum':
         message = `must be one of: ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;

@@ -4,11 +4,13 @@
  * worker's reaper both end containers through it.
  */
 import type Docker from 'dockerode';
+import * as path from 'node:path';
 import { EnvironmentConfigError } from '../../domain/errors';
 import { AGENT_HOME, AGENT_UID, type Sandbox, type SandboxFilter, type SandboxIdentity, type SandboxInfo, type SandboxProvider, type SandboxSpec } from '../types';
 import { DockerSandbox } from './container';
 import { containerName, LABELS } from './labels';
 import type { HomeDisks } from './homeDisk';
+import type { SandboxNetworks } from './network';
 
 /**
  * PID 1 of every sandbox: waits for ever and needs only a POSIX shell. It installs no
@@ -17,10 +19,14 @@ import type { HomeDisks } from './homeDisk';
 const KEEPALIVE = ['/bin/sh', '-c', 'while :; do sleep 3600 & wait $!; done'];
 
 export class DockerSandboxProvider implements SandboxProvider {
-  /** `homeDisks`: where quota'd homes live on this host; without it, `diskMb` cannot be honoured. */
+  /**
+   * `homeDisks`: where quota'd homes live on this host; without it, `diskMb` cannot be
+   * honoured. `networks`: the egress-filtered networks; without them, no sandbox gets a network.
+   */
   constructor(
     readonly docker: Docker,
     private readonly homeDisks?: HomeDisks,
+    private readonly networks?: SandboxNetworks,
   ) {}
 
   async create(id: SandboxIdentity, spec: SandboxSpec): Promise<Sandbox> {
@@ -33,6 +39,18 @@ export class DockerSandboxProvider implements SandboxProvider {
       throw err;
     }
     const memory = spec.resources.memoryMb * 1024 * 1024;
+    if (spec.network.enabled && !this.networks) {
+      throw new EnvironmentConfigError(`Docker host '${id.hostId}' has no egress-filtered network: sandboxes with network access cannot run there`);
+    }
+    const net = await this.networks?.plan(spec.network);
+    const labels = {
+      [LABELS.managed]: 'true',
+      [LABELS.run]: id.runId,
+      [LABELS.iteration]: id.iterationId,
+      [LABELS.organization]: id.organizationId,
+      [LABELS.host]: id.hostId,
+      [LABELS.deployment]: id.deploymentId,
+    };
     let home: string | undefined;
     if (spec.resources.diskMb) {
       if (!this.homeDisks) throw new EnvironmentConfigError(`Docker host '${id.hostId}' cannot enforce disk quotas (diskMb)`);
@@ -46,16 +64,9 @@ export class DockerSandboxProvider implements SandboxProvider {
       Cmd: [],
       User: `${AGENT_UID}:${AGENT_UID}`,
       WorkingDir: AGENT_HOME,
-      Env: [`HOME=${AGENT_HOME}`, `SIMLAB_RUN_ID=${id.runId}`, ...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`)],
-      Labels: {
-        [LABELS.managed]: 'true',
-        [LABELS.run]: id.runId,
-        [LABELS.iteration]: id.iterationId,
-        [LABELS.organization]: id.organizationId,
-        [LABELS.host]: id.hostId,
-        [LABELS.deployment]: id.deploymentId,
-      },
-      NetworkDisabled: !spec.network.enabled,
+      Env: [`HOME=${AGENT_HOME}`, `SIMLAB_RUN_ID=${id.runId}`, ...Object.entries({ ...spec.env, ...net?.env }).map(([k, v]) => `${k}=${v}`)],
+      Labels: { ...labels, ...net?.labels },
+      NetworkDisabled: !net,
       HostConfig: {
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
@@ -64,7 +75,7 @@ export class DockerSandboxProvider implements SandboxProvider {
         MemorySwap: memory,
         NanoCpus: Math.round(spec.resources.cpus * 1e9),
         Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
-        NetworkMode: spec.network.enabled ? 'bridge' : 'none',
+        NetworkMode: net?.networkMode ?? 'none',
         ...(home ? { Mounts: [{ Type: 'bind' as const, Source: home, Target: AGENT_HOME }] } : {}),
         AutoRemove: false,
       },
@@ -75,6 +86,7 @@ export class DockerSandboxProvider implements SandboxProvider {
         throw err;
       });
     try {
+      if (home) await copyImageHome(this.docker, spec.image, container, labels);
       await container.start();
       const info = await container.inspect();
       if (!info.State.Running) throw new Error(`sandbox exited at start: ${info.State.Error || `exit ${info.State.ExitCode}`}`);
@@ -139,6 +151,30 @@ export class DockerSandboxProvider implements SandboxProvider {
     }
     if (filter.runId) await this.homeDisks?.remove(filter.runId);
     return removed;
+  }
+}
+
+/**
+ * A quota'd home is a fresh filesystem over the image's home: the image's own files there
+ * (dotfiles) are copied in, so the agent sees the same home with or without a quota. Read
+ * from a never-started container of the image and unpacked by Docker inside the sandbox's
+ * root (owners and modes as in the image), so nothing of the image is extracted on the host.
+ */
+async function copyImageHome(docker: Docker, image: string, sandbox: Docker.Container, labels: Record<string, string>): Promise<void> {
+  // Labelled as the run's: should the worker die right here, the reaper removes it with the sandbox.
+  const source = await docker.createContainer({ Image: image, Labels: labels, Entrypoint: KEEPALIVE, Cmd: [], NetworkDisabled: true, HostConfig: { NetworkMode: 'none' } });
+  try {
+    let tar: NodeJS.ReadableStream;
+    try {
+      tar = await source.getArchive({ path: AGENT_HOME });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return; // no home in the image: the checks after start say so
+      throw err;
+    }
+    // The archive's entries are `agent/...`: unpacked in the parent, they land in the mounted home.
+    await sandbox.putArchive(tar as unknown as NodeJS.ReadableStream, { path: path.posix.dirname(AGENT_HOME) });
+  } finally {
+    await source.remove({ force: true }).catch(() => undefined);
   }
 }
 

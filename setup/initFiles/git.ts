@@ -9,6 +9,8 @@
  * git prints before that reaches an error message.
  */
 import { spawn } from 'node:child_process';
+import * as dns from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
@@ -19,6 +21,7 @@ import { SetupError } from '../../domain/errors';
 import { truncate } from '../../domain/text';
 import { AGENT_UID } from '../../sandbox/types';
 import { TailBuffer } from '../../sandbox/tailBuffer';
+import { destinationPolicy, type DestinationPolicy } from '../../egress/destinations';
 
 export interface GitSource {
   url: string;
@@ -43,6 +46,14 @@ export interface GitCheckoutOptions {
   signal?: AbortSignal;
   /** Bytes of tar at most (default 1 GiB). */
   maxBytes?: number;
+  /**
+   * Whether the url may lead to loopback, private or link-local addresses or the worker's
+   * own host (default: SIMLAB_GIT_ALLOW_PRIVATE). Off, a task cannot make the worker
+   * fetch from the installation's inner services (SSRF).
+   */
+  allowPrivate?: boolean;
+  /** The destination rules (default: this host's). */
+  destinations?: DestinationPolicy;
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -69,6 +80,8 @@ export async function gitCheckout(src: GitSource, opts: GitCheckoutOptions = {})
   if (secrets.some((secret) => url.includes(secret))) throw fail('the git url contains the token; give the token only as the secret');
   const ref = src.ref === undefined || src.ref === 'HEAD' ? undefined : src.ref;
   if (ref !== undefined) validateRef(ref, fail);
+  const allowPrivate = opts.allowPrivate ?? /^(1|true|yes|on)$/i.test(process.env.SIMLAB_GIT_ALLOW_PRIVATE ?? '');
+  const pinned = allowPrivate ? [] : await pinPublicAddress(url, opts.destinations ?? destinationPolicy(), fail);
   opts.signal?.throwIfAborted();
 
   // mkdtemp makes it 0700: other users of the worker cannot read the checkout.
@@ -80,6 +93,7 @@ export async function gitCheckout(src: GitSource, opts: GitCheckoutOptions = {})
       cwd: repo,
       env: gitEnv(tmp, token),
       deadline: Date.now() + timeoutSeconds * 1000,
+      settings: pinned,
       ...(opts.signal ? { signal: opts.signal } : {}),
       onTimeout: () => fail(`git checkout of ${url} timed out after ${timeoutSeconds}s`),
     });
@@ -108,6 +122,33 @@ export async function gitCheckout(src: GitSource, opts: GitCheckoutOptions = {})
     await cleanup();
     throw err;
   }
+}
+
+/**
+ * Refuses a url whose host is, or resolves to, an address no task may make the worker
+ * reach (egress/destinations.ts), and returns the git settings that hold git to the
+ * address checked here: curl is told the name's address (no second lookup to rebind), and
+ * redirects, which could point anywhere, are not followed.
+ */
+async function pinPublicAddress(url: string, destinations: DestinationPolicy, fail: (m: string) => SetupError): Promise<string[]> {
+  const u = new URL(url);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+  const hint = "git init files are not fetched from simlab's own host or internal networks (an operator allows it with SIMLAB_GIT_ALLOW_PRIVATE=1)";
+  const byName = destinations.nameRefusal(host);
+  if (byName) throw fail(`the git url's host ${host} is ${byName}: ${hint}`);
+  let addresses: string[];
+  try {
+    addresses = isIP(host) ? [host] : (await dns.lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+  } catch (err) {
+    throw fail(`cannot reach ${url}: cannot resolve ${host} (${(err as { code?: string }).code ?? (err as Error).message})`);
+  }
+  for (const ip of addresses) {
+    const why = destinations.refusal(ip);
+    if (why) throw fail(`the git url's host ${host} ${ip === host ? 'is' : `resolves to ${ip},`} ${why}: ${hint}`);
+  }
+  const first = addresses[0]!;
+  return ['-c', `http.curloptResolve=${host}:${port}:${isIP(first) === 6 ? `[${first}]` : first}`, '-c', 'http.followRedirects=false'];
 }
 
 /** The token as it could show up: itself, URL-encoded, and inside the Basic header git sends. */
@@ -204,14 +245,14 @@ interface GitResult {
 type Git = (args: string[]) => Promise<GitResult>;
 type Explain = (what: string, res: GitResult) => SetupError;
 
-function gitRunner(ctx: { cwd: string; env: NodeJS.ProcessEnv; deadline: number; signal?: AbortSignal; onTimeout: () => SetupError }): Git {
+function gitRunner(ctx: { cwd: string; env: NodeJS.ProcessEnv; deadline: number; settings: string[]; signal?: AbortSignal; onTimeout: () => SetupError }): Git {
   return (args) =>
     new Promise<GitResult>((resolve, reject) => {
       const remaining = ctx.deadline - Date.now();
       if (remaining <= 0) return reject(ctx.onTimeout());
       if (ctx.signal?.aborted) return reject(ctx.signal.reason);
       // Its own process group: git fetch runs git-remote-https and index-pack, which must die with it.
-      const child = spawn('git', [...GIT_SETTINGS, ...args], { cwd: ctx.cwd, env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const child = spawn('git', [...GIT_SETTINGS, ...ctx.settings, ...args], { cwd: ctx.cwd, env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       const stdout = new TailBuffer(1024 * 1024);
       const stderr = new TailBuffer(64 * 1024);
       child.stdout.on('data', (d: Buffer) => stdout.push(d));

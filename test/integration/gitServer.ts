@@ -50,6 +50,8 @@ export interface GitServer {
  * server would: no shallow fetches, no fetching by sha, so clients must fall back.
  */
 export async function startGitServer(opts: { user?: string; token?: string; dumb?: boolean } = {}): Promise<GitServer> {
+  // The server is on loopback, which the worker refuses to fetch from unless an operator allows it.
+  process.env.SIMLAB_GIT_ALLOW_PRIVATE ??= '1';
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'simlab-gitserver-'));
   const projects = path.join(root, 'projects');
   await fs.mkdir(projects);

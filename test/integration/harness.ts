@@ -16,7 +16,7 @@ import { createPrisma, type PrismaClient } from '../../prisma/client';
 import { createApp } from '../../api/app';
 import { createOrganization } from '../../api/tenancy';
 import { createWorkers } from '../../workers/workers';
-import { DockerSandboxProvider, HomeDisks, type SandboxInfo } from '../../sandbox';
+import { DockerSandboxProvider, HomeDisks, SandboxNetworks, type SandboxInfo } from '../../sandbox';
 import { LocalArtifactStore } from '../../artifacts';
 import type { Judge } from '../../criteria/judge';
 import { createKeyring } from '../../secrets/keyring';
@@ -64,7 +64,9 @@ export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: J
   const artifactsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simlab-artifacts-'));
   const prisma = createPrisma(env.databaseUrl, { maxConnections: 8 });
   const docker = new Docker();
-  const sandboxes = new DockerSandboxProvider(docker, new HomeDisks(path.join(artifactsDir, '..', `simlab-disks-${suffix}`)));
+  // The host's own sandbox networks, as a worker sets them up (its proxy serves whichever test process listens first).
+  const networks = new SandboxNetworks(docker);
+  const sandboxes = new DockerSandboxProvider(docker, new HomeDisks(path.join(artifactsDir, '..', `simlab-disks-${suffix}`)), networks);
   const artifacts = new LocalArtifactStore(artifactsDir);
   const keyring = createKeyring(randomBytes(32));
   const connection = await Connection.connect({ address: env.temporalAddress });
@@ -165,6 +167,7 @@ export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: J
       // This host's reaper never runs again: a test aborted mid-run (timeout) must not
       // leave its sandboxes behind. Passing tests already asserted they left none.
       await sandboxes.destroy({ hostId, deploymentId });
+      await networks.close();
       await native.close();
       await connection.close();
       await prisma.$disconnect();

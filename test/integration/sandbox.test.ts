@@ -67,7 +67,8 @@ describe('sandbox', () => {
     const runId = newId('run');
     const c = await createSandbox({ runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env({ network: { enabled: true } }));
     try {
-      expect((await inspect(c.id)).HostConfig.NetworkMode).toBe('bridge');
+      // Not Docker's default bridge: simlab's own network, whose firewall rules keep it off the host (egress.test.ts).
+      expect((await inspect(c.id)).HostConfig.NetworkMode).toBe('simlab-open');
     } finally {
       await h.sandboxes.destroy({ runId });
     }

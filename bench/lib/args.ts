@@ -1,0 +1,17 @@
+export function argOf(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+export const fmtS = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** A bench's entry point: exit 0 when it printed its figures, 1 when it broke. */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
