@@ -7,7 +7,7 @@
  * Restarts: the Temporal server, PostgreSQL and the Docker engine each stopped mid-iteration
  * and started again (runRestartTrials), on a private stack (bench/chaosStack.ts).
  *
- *   node dist/bench/chaos.js [--trials N] [--restarts R] [--seed S] [--runs-per-trial K] [--json]
+ *   node dist/bench/chaos.js [--trials N] [--restarts R] [--services temporal,postgres,docker] [--seed S] [--runs-per-trial K] [--json]
  *
  * N SIGKILL trials, then R restarts of each service. It starts its own Temporal dev server,
  * PostgreSQL cluster and dockerd (root needed), never the machine's, and removes them at
@@ -658,7 +658,10 @@ async function main() {
       const reports: Record<string, ChaosReport> = {};
       if (trials > 0) reports.sigkill = await runChaos({ trials, seed, harness: h, runsPerTrial, workerEnv: { ...stack.env }, log });
       if (restarts > 0) {
-        const kinds = Array.from({ length: restarts }, () => CHAOS_SERVICES).flat();
+        const only = argOf(argv, '--services')?.split(',') ?? CHAOS_SERVICES;
+        const unknown = only.filter((k) => !CHAOS_SERVICES.includes(k as never));
+        if (unknown.length) throw new Error(`--services: unknown ${unknown.join(', ')} (known: ${CHAOS_SERVICES.join(', ')})`);
+        const kinds = Array.from({ length: restarts }, () => only as typeof CHAOS_SERVICES).flat();
         reports.restarts = await runRestartTrials({ harness: h, stack, kinds, seed, runsPerTrial, log });
       }
       console.log(argv.includes('--json') ? JSON.stringify(reports, null, 2) : Object.entries(reports).map(([k, r]) => `== ${k}\n${formatReport(r)}`).join('\n\n'));
