@@ -208,3 +208,12 @@ export function needsModel(cfg: SignalConfig): boolean {
 export function describeViolations(file: string, violations: SignalConfigViolation[]): string[] {
   return violations.map((v) => `${file}:${v.line}:${v.column}: ${v.pointer || '(document)'}: ${v.message}`);
 }
+
+/**
+ * The config's violations as API violations of the document that carries it (an experiment's
+ * `/signalConfig`): the position inside the YAML file in the message and in line/column.
+ */
+export function signalConfigViolations(text: string, at = '/signalConfig'): { pointer: string; message: string; line: number; column: number; configPointer: string }[] {
+  const r = parseSignalConfig(text);
+  return r.ok ? [] : r.violations.map((v) => ({ pointer: at, message: `line ${v.line}, column ${v.column}: ${v.pointer || '(document)'}: ${v.message}`, line: v.line, column: v.column, configPointer: v.pointer }));
+}

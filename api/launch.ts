@@ -10,6 +10,7 @@ import type { PrismaClient } from '../prisma/client';
 import { createExperimentIteration, createIteration, markIterationFailed, type NewIteration, type IterationOrigin, type RunSpec } from '../store/iterations';
 import { BASE_VARIANT, runSpecs, type ExperimentRow, type VariantOverride } from '../store/experiments';
 import { transitionRun } from '../store/runStatus';
+import { freezeSignalConfig } from '../store/analysis';
 import { SA } from '../workflows/searchAttributes';
 import type { iterationWorkflow } from '../workflows/iteration';
 import { HttpError } from './errors';
@@ -32,7 +33,10 @@ export async function launchExperimentIteration(
   ctx: LaunchContext,
   input: { organizationId: string; productId: string; experimentId: string; specs: RunSpec[]; origin: IterationOrigin },
 ): Promise<NewIteration> {
-  return startIterationWorkflow(ctx, input, await createExperimentIteration(ctx.prisma, input));
+  const it = await createExperimentIteration(ctx.prisma, input);
+  // The iteration analyses its runs with the signal config of this moment, whatever edits follow.
+  await freezeSignalConfig(ctx.prisma, it.iterationId);
+  return startIterationWorkflow(ctx, input, it);
 }
 
 /** One trigger's runs are created in one transaction; beyond this it needs batching first. */

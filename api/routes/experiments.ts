@@ -9,6 +9,7 @@ import { newId } from '../../domain/ids';
 import { iterationProgress } from '../../store/iterations';
 import { experimentInclude, findExperiment, type ExperimentRow } from '../../store/experiments';
 import { experimentVariants, launchExperimentIteration, planExperimentIteration } from '../launch';
+import { signalConfigViolations } from '../../analysis/signalConfig';
 import { principal } from '../auth';
 import { HttpError, invalid, notFound } from '../errors';
 import { onlyFields } from '../inputGuard';
@@ -106,9 +107,10 @@ export function experimentRoutes(deps: ApiDeps): Router {
     const taskIds = idList(body.taskIds, '/taskIds', violations);
     const envIds = idList(body.environmentIds, '/environmentIds', violations);
     const repeats = repeatsOf(body.repeats, '/repeats', violations) ?? 1;
-    // Stored as given: parsing it (YAML) is for the signal evaluation, which is not built yet.
+    // Stored as written (the file's text), once it parses and validates.
     const signalConfig = body.signalConfig;
     if (signalConfig !== undefined && (typeof signalConfig !== 'string' || signalConfig.length > MAX_SIGNAL_CONFIG)) violations.push({ pointer: '/signalConfig', message: `must be the file's text, at most ${MAX_SIGNAL_CONFIG} characters` });
+    else if (typeof signalConfig === 'string') violations.push(...signalConfigViolations(signalConfig));
     if (violations.length) throw invalid('experiment', violations);
     await checkOwned(prisma, organizationId, product.id, taskIds, envIds);
     const id = newId('exp');

@@ -43,9 +43,9 @@ describe('experiments', () => {
   it('runs every task x environment x variant x repeat, with the variants frozen into the runs', async () => {
     const [t1, t2] = [await helloTask('one'), await helloTask('two')];
     const [e1, e2] = [await h.createEnvironment({ name: 'env-1' }), await h.createEnvironment({ name: 'env-2' })];
-    fs.writeFileSync(path.join(dir, 'signals.yaml'), 'signals:\n  - name: hello\n');
+    fs.writeFileSync(path.join(dir, 'signals.yaml'), 'signals:\n  - name: hello\n    type: boolean\n    pattern: hello\n');
     exp = await json('experiment', 'create', '--name', 'hello study', '--task-ids', t1, '--env-ids', e1, '--repeats', '2', '--signal-config', path.join(dir, 'signals.yaml'));
-    expect(exp).toMatchObject({ id: expect.stringMatching(/^exp_/), repeats: 2, taskIds: [t1], environmentIds: [e1], signalConfig: 'signals:\n  - name: hello\n' });
+    expect(exp).toMatchObject({ id: expect.stringMatching(/^exp_/), repeats: 2, taskIds: [t1], environmentIds: [e1], signalConfig: 'signals:\n  - name: hello\n    type: boolean\n    pattern: hello\n' });
     await json('experiment', 'task', 'add', exp.id, t2);
     exp = await json('experiment', 'env', 'add', exp.id, e2);
     expect(exp.taskIds.sort()).toEqual([t1, t2].sort());
