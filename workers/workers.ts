@@ -10,6 +10,7 @@ import { createRunActivities, createSandboxActivities } from '../activities';
 import { createScheduleActivities } from '../activities/scheduleActivities';
 import { createAlertActivities } from '../activities/alertActivities';
 import type { RegressionSource } from '../schedules/regressionSummary';
+import { storedRegressions } from '../schedules/storedRegressions';
 import type { SandboxProvider } from '../sandbox';
 import type { ArtifactStore } from '../artifacts';
 import { hostQueue as hostQueueName } from '../config';
@@ -33,7 +34,7 @@ export interface WorkerSetup {
   prices?: PriceTable;
   /** SIMLAB_WEBHOOK_ALLOW_PRIVATE: regression alerts may be posted to loopback and private addresses. */
   webhookAllowPrivateTargets?: boolean;
-  /** Where regression alerts read an iteration's comparison (default: none stored yet, nothing sent). */
+  /** Where regression alerts read an iteration's comparison (default: the stored results, analysis/compare.ts). */
   regressions?: RegressionSource;
   /** Prebuilt workflow bundle (tests share one); default: bundle workflows/ now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -53,7 +54,7 @@ export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
         prisma: s.prisma,
         ...(s.keyring ? { keyring: s.keyring } : {}),
         allowPrivateTargets: s.webhookAllowPrivateTargets ?? false,
-        regressions: s.regressions ?? (async () => null),
+        regressions: s.regressions ?? storedRegressions(s.prisma),
       }),
     },
     // Bounds database work only. prepareRun makes this worker the host of whatever run it

@@ -21,6 +21,10 @@ import { createAlertActivities } from '../../activities/alertActivities';
 import { createExperimentIteration } from '../../store/iterations';
 import { verifySignature } from '../../schedules/webhookSigning';
 import type { RegressionSummary } from '../../schedules/regressionSummary';
+import { storedRegressions } from '../../schedules/storedRegressions';
+import { computeResults, type ResultsRun } from '../../analysis/iterationResults';
+import { EMPTY_SIGNAL_CONFIG } from '../../analysis/signalConfig';
+import { saveIterationResult } from '../../store/analysis';
 import type { regressionAlertWorkflow } from '../../workflows/alerts';
 
 interface Received {
@@ -36,7 +40,7 @@ const workers: { worker: Worker; running: Promise<void> }[] = [];
 const keyring = createKeyring(randomBytes(32));
 const suffix = randomBytes(4).toString('hex');
 const queues = { open: `alerts-open-${suffix}`, strict: `alerts-strict-${suffix}` };
-/** What the comparison says of each iteration: the analysis stores it; here the test decides. */
+/** What the comparison says of an iteration, when the test decides; otherwise the stored results are compared. */
 const comparisons = new Map<string, RegressionSummary>();
 
 // The receiver answers each request with the next status of its script (then 200).
@@ -67,7 +71,7 @@ async function startAlertWorker(taskQueue: string, allowPrivateTargets: boolean)
     namespace: 'default',
     taskQueue,
     workflowBundle: { codePath: BUNDLE_PATH },
-    activities: createAlertActivities({ prisma: h.prisma, keyring, allowPrivateTargets, regressions: async (id) => comparisons.get(id) ?? null, timeoutMs: 5000 }),
+    activities: createAlertActivities({ prisma: h.prisma, keyring, allowPrivateTargets, regressions: async (id) => comparisons.get(id) ?? storedRegressions(h.prisma)(id), timeoutMs: 5000 }),
   });
   workers.push({ worker, running: worker.run() });
 }
@@ -234,6 +238,53 @@ describe('regression-alert webhooks', () => {
     expect(await alert(unknown)).toEqual({ sent: false, reason: 'no comparison stored for this iteration' });
     expect(received).toHaveLength(0);
     expect(await h.prisma.webhookDelivery.count({ where: { iterationId: { in: [calm, first, unknown] } } })).toBe(0);
+  });
+
+  it('alerts from the stored results: a significant regression and a new failure cluster against the previous iteration', async () => {
+    const runs = (iterationId: string, passing: boolean): ResultsRun[] =>
+      Array.from({ length: 6 }, (_, i) => ({
+        runId: `run_${iterationId}_${i}`,
+        taskId: 'task_checkout',
+        environmentId: 'env_sdk',
+        variant: 'base',
+        status: 'completed',
+        score: passing ? 100 : 0,
+        passed: passing,
+        failureCategory: null,
+        failureMessage: passing ? null : 'npm ERR! code EACCES: permission denied, mkdir /usr/lib/node_modules',
+        failingCriteria: passing ? [] : [{ name: 'installs', evidence: 'npm ERR! code EACCES' }],
+        signals: {},
+        friction: [],
+      }));
+    const store = async (iterationId: string, passing: boolean, previous: { name: string; signature: string }[]) => {
+      const it = await h.prisma.iteration.findUniqueOrThrow({ where: { id: iterationId } });
+      const results = await computeResults({ iterationId, experimentId: exp.id, iteration: it.number, finishedAt: null, config: EMPTY_SIGNAL_CONFIG, runs: runs(iterationId, passing), previousClusters: previous });
+      await saveIterationResult(h.prisma, { iterationId, experimentId: exp.id, number: it.number, document: JSON.stringify(results) });
+      return results;
+    };
+    const good = await newIteration(exp.id);
+    const goodResults = await store(good, true, []);
+    const bad = await newIteration(exp.id);
+    const badResults = await store(bad, false, goodResults.clusters.map((c) => ({ name: c.name, signature: c.signature })));
+    expect(badResults.clusters.length).toBeGreaterThan(0);
+    // The stored comparison, as the alert reads it: 6/6 then 0/6 is significant (Fisher p = 0.0022).
+    const summary = await storedRegressions(h.prisma)(bad);
+    expect(summary).toMatchObject({ comparedWith: { iterationId: good }, regressions: [{ taskId: 'task_checkout', environmentId: 'env_sdk', variant: 'base', passRateDelta: -1 }] });
+    expect(summary!.newClusters.map((c) => c.name)).toEqual(badResults.clusters.map((c) => c.name));
+    // A later iteration as good as the first regresses nothing: nothing sent.
+    const recovered = await newIteration(exp.id);
+    await store(recovered, true, badResults.clusters.map((c) => ({ name: c.name, signature: c.signature })));
+    expect((await storedRegressions(h.prisma)(recovered))!.regressions).toEqual([]);
+
+    received.length = 0;
+    script = [];
+    expect(await alert(bad)).toMatchObject({ sent: true, attempt: 1 });
+    expect(await alert(recovered)).toEqual({ sent: false, reason: 'no significant regression and no new failure cluster' });
+    expect(received).toHaveLength(1);
+    const body = JSON.parse(received[0]!.body);
+    expect(verifySignature(secret, received[0]!.body, received[0]!.headers['x-simlab-signature'] as string)).toBe(true);
+    expect(body).toMatchObject({ iteration: { id: bad }, comparedWith: { iterationId: good }, regressionCount: 1, newClusterCount: badResults.clusters.length });
+    expect(body.regressions[0].pValue).toBeLessThan(0.05);
   });
 
   it("stops at a receiver's 4xx, and at a private target on a worker that does not allow them", async () => {
