@@ -36,7 +36,7 @@ export const DEFAULT_IDLE_TIMEOUT_SECONDS = 1800;
 
 export type PreparedRun = RunPlan | { finished: 'completed' | 'failed' | 'cancelled' };
 
-export function createRunActivities(deps: { prisma: PrismaClient; hostQueue: string }) {
+export function createRunActivities(deps: { prisma: PrismaClient; hostQueue: string; slots?: { hold(runId: string): void } }) {
   const { prisma } = deps;
   return {
     /**
@@ -50,6 +50,8 @@ export function createRunActivities(deps: { prisma: PrismaClient; hostQueue: str
       // Before any sandbox exists: a run whose credentials are missing is the setup's fault.
       const missing = await missingSecrets(prisma, run.organizationId, run.environmentId, secretNamesOf(run));
       if (missing.length) throw new SetupError(`secret(s) ${missing.join(', ')} not found for this environment or organization: set them with \`simlab secret set\``);
+      // The claim: this host's slot is the run's until its sandbox is destroyed.
+      deps.slots?.hold(runId);
       return {
         hostQueue: deps.hostQueue,
         agentTimeoutSeconds: agentTimeoutSeconds(run.task, run.environment),

@@ -51,6 +51,8 @@ export interface SandboxActivityDeps {
   /** The model API for agent harnesses that call one (claude). */
   anthropic?: { apiKey?: string; baseURL?: string };
   prices?: PriceTable;
+  /** This host's sandbox slots: held while a sandbox of the run may exist here. */
+  slots?: { hold(runId: string): void; release(runId: string): void };
 }
 
 export interface ArchiveResult {
@@ -63,6 +65,8 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
   return {
     async provisionSandbox(runId: string): Promise<ProvisionResult> {
       const ctx = Context.current();
+      // Claimed on this host by prepareRun; held again after a worker restart forgot it.
+      deps.slots?.hold(runId);
       return steadyHeartbeat(async () => {
         const run = await loadRun(prisma, runId);
         const secrets = await loadRunSecrets(prisma, deps.keyring, run);
@@ -144,7 +148,9 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
     },
 
     async destroySandbox(runId: string): Promise<number> {
-      return steadyHeartbeat(async () => (await sandboxes.destroy({ runId })).length);
+      const removed = await steadyHeartbeat(async () => (await sandboxes.destroy({ runId })).length);
+      deps.slots?.release(runId);
+      return removed;
     },
 
     /**

@@ -43,8 +43,10 @@ export interface SimlabConfig {
   apiHost: string;
   /** Root of the local artifact store (agent logs, archives). */
   artifactsDir: string;
-  /** Runs an iteration keeps in flight, and runs one worker executes at once. */
+  /** Runs an iteration keeps in flight. */
   maxConcurrentRuns: number;
+  /** Sandboxes this worker's Docker host runs at once; more runs wait in Temporal. */
+  hostSlots: number;
   /** How often the worker's reaper sweeps for orphaned sandboxes and runs. */
   reapIntervalSeconds: number;
   /** The model API behind llm_judge; no key, no judge (those criteria end as evaluation errors). */
@@ -162,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SimlabConfig {
     apiHost: r.string('SIMLAB_API_HOST', '127.0.0.1'),
     artifactsDir: path.resolve(r.string('SIMLAB_ARTIFACTS', path.join(dataDir, 'artifacts'))),
     maxConcurrentRuns: r.int('SIMLAB_MAX_CONCURRENT_RUNS', 4, 1, 1000),
+    hostSlots: r.int('SIMLAB_HOST_SLOTS', defaultHostSlots(), 1, 1000),
     reapIntervalSeconds: r.int('SIMLAB_REAP_INTERVAL_SECONDS', 60, 5, 3600),
     anthropic: {
       ...(r.raw('ANTHROPIC_API_KEY') ? { apiKey: r.raw('ANTHROPIC_API_KEY')! } : {}),
@@ -189,6 +192,16 @@ export function deploymentId(databaseUrl: string, namespace: string): string {
     // not a URL: hash it as it is
   }
   return createHash('sha256').update(`${where}|${namespace}`).digest('hex').slice(0, 12);
+}
+
+/** A host's default sandbox slots: a few per CPU (agents mostly wait on a model), at least 512 MiB of memory each. */
+export function defaultHostSlots(cpus = os.cpus().length, totalMemBytes = os.totalmem()): number {
+  return Math.max(1, Math.min(cpus * 4, Math.floor(totalMemBytes / (512 * 1024 * 1024))));
+}
+
+/** Where runs claim a Docker host: every worker serves it while its host has a free slot. */
+export function claimQueue(taskQueue: string): string {
+  return `${taskQueue}-claims`;
 }
 
 export function hostQueue(taskQueue: string, hostId: string): string {

@@ -26,7 +26,7 @@ async function main() {
   await ensureSearchAttributes(clientConnection, cfg.temporal.namespace);
   const client = new Client({ connection: clientConnection, namespace: cfg.temporal.namespace });
   const connection = await connectWorker(cfg.temporal);
-  const workers = await createWorkers({
+  const { workers, slots } = await createWorkers({
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.taskQueue,
@@ -36,6 +36,7 @@ async function main() {
     sandboxes,
     artifacts: new LocalArtifactStore(cfg.artifactsDir),
     maxConcurrentRuns: cfg.maxConcurrentRuns,
+    hostSlots: cfg.hostSlots,
     keyring: loadKeyring(process.env, cfg.dataDir),
     anthropic: { ...(cfg.anthropic.apiKey ? { apiKey: cfg.anthropic.apiKey } : {}), ...(cfg.anthropic.baseUrl ? { baseURL: cfg.anthropic.baseUrl } : {}) },
     prices: loadPrices(),
@@ -57,7 +58,7 @@ async function main() {
   };
   await reap();
   const timer = setInterval(reap, cfg.reapIntervalSeconds * 1000);
-  console.log(`[worker] ready: queue ${cfg.taskQueue}, host ${cfg.hostId}, temporal ${cfg.temporal.address}`);
+  console.log(`[worker] ready: queue ${cfg.taskQueue}, host ${cfg.hostId} (${slots.capacity} sandbox slots), temporal ${cfg.temporal.address}`);
   try {
     // Worker.run handles SIGINT/SIGTERM itself: it stops polling and drains in-flight tasks.
     await Promise.all(workers.map((w) => w.run()));

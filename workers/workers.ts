@@ -13,7 +13,8 @@ import type { RegressionSource } from '../schedules/regressionSummary';
 import { storedRegressions } from '../schedules/storedRegressions';
 import type { SandboxProvider } from '../sandbox';
 import type { ArtifactStore } from '../artifacts';
-import { hostQueue as hostQueueName } from '../config';
+import { claimQueue as claimQueueName, hostQueue as hostQueueName } from '../config';
+import { HostSlots, runsGoneFrom } from './hostSlots';
 import type { Judge } from '../criteria/judge';
 import type { Keyring } from '../secrets/keyring';
 import type { PriceTable } from '../config/prices';
@@ -38,17 +39,26 @@ export interface WorkerSetup {
   regressions?: RegressionSource;
   /** Prebuilt workflow bundle (tests share one); default: bundle workflows/ now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Sandboxes this Docker host runs at once (SIMLAB_HOST_SLOTS). */
+  hostSlots: number;
 }
 
-export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
+export interface SimlabWorkers {
+  workers: Worker[];
+  slots: HostSlots;
+}
+
+export async function createWorkers(s: WorkerSetup): Promise<SimlabWorkers> {
   const hostQueue = hostQueueName(s.taskQueue, s.hostId);
+  const slots = new HostSlots(s.hostSlots, runsGoneFrom(s.prisma, s.hostId));
+  const runActivities = createRunActivities({ prisma: s.prisma, hostQueue, slots });
   const shared = await Worker.create({
     connection: s.connection,
     namespace: s.namespace,
     taskQueue: s.taskQueue,
     ...(s.workflowBundle ? { workflowBundle: s.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: {
-      ...createRunActivities({ prisma: s.prisma, hostQueue }),
+      ...runActivities,
       ...createScheduleActivities({ prisma: s.prisma, maxConcurrentRuns: s.maxConcurrentRuns }),
       ...createAlertActivities({
         prisma: s.prisma,
@@ -57,9 +67,22 @@ export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
         regressions: s.regressions ?? storedRegressions(s.prisma),
       }),
     },
-    // Bounds database work only. prepareRun makes this worker the host of whatever run it
-    // picks up and does not yet check the host's free capacity (see README, scaling).
+    // Bounds database work only; which host takes a run is the claim queue's business.
     maxConcurrentActivityTaskExecutions: Math.max(4, s.maxConcurrentRuns * 2),
+  });
+  // A run claims a host here (prepareRun): this worker polls only while its host has a free
+  // slot, so a full host takes nothing and the run waits in Temporal for a host with room.
+  const claims = await Worker.create({
+    connection: s.connection,
+    namespace: s.namespace,
+    taskQueue: claimQueueName(s.taskQueue),
+    activities: { prepareRun: runActivities.prepareRun },
+    tuner: {
+      activityTaskSlotSupplier: slots.supplier(),
+      workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+      localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+      nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 1 },
+    },
   });
   const host = await Worker.create({
     connection: s.connection,
@@ -75,8 +98,10 @@ export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
       ...(s.keyring ? { keyring: s.keyring } : {}),
       ...(s.anthropic ? { anthropic: s.anthropic } : {}),
       ...(s.prices ? { prices: s.prices } : {}),
+      slots,
     }),
-    maxConcurrentActivityTaskExecutions: s.maxConcurrentRuns * 2,
+    // Each sandbox has at most a couple of steps at once (its step, and cleanup racing a cancel).
+    maxConcurrentActivityTaskExecutions: s.hostSlots * 2 + 2,
     // A restart or deploy gives running activities time to finish their current step;
     // the agent step leaves its agent running and is resumed by the next attempt.
     shutdownGraceTime: '10s',
@@ -84,7 +109,7 @@ export async function createWorkers(s: WorkerSetup): Promise<Worker[]> {
     // cancellations are delivered on heartbeat responses.
     maxHeartbeatThrottleInterval: '2s',
   });
-  return [shared, host];
+  return { workers: [shared, claims, host], slots };
 }
 
 export function workflowsPath(): string {

@@ -16,4 +16,6 @@ export const PATCHES = {
   iterationSlidingWindow: 'simlab-v5-iteration-sliding-window',
   /** v5: a run signals its iteration when it ends (the iteration may have continued as new since it started the run). */
   runReportsToIteration: 'simlab-v5-run-reports-to-iteration',
+  /** v5: a run claims its Docker host on the claim queue, served only by hosts with a free sandbox slot. */
+  hostSlots: 'simlab-v5-host-slots',
 } as const;

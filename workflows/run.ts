@@ -77,6 +77,15 @@ const dbFinal = proxyActivities<RunActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes },
 });
 
+/** The claim queue of this deployment (config claimQueue): named after the run's own queue. */
+function claims(): RunActivities {
+  return proxyActivities<RunActivities>({
+    taskQueue: `${workflowInfo().taskQueue}-claims`,
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
+  });
+}
+
 type Step = 'prepare' | 'setup' | 'agent' | 'evaluation' | 'analysis';
 
 /**
@@ -139,7 +148,9 @@ async function executeRun({ runId }: RunWorkflowInput): Promise<RunWorkflowResul
   const ext = externalHandlers(runId);
 
   try {
-    const prepared = await db.prepareRun(runId);
+    // v5: a run claims a host with a free sandbox slot (workers/hostSlots.ts); it waits in
+    // Temporal, for as long as it takes, until one has room.
+    const prepared = await (patched(PATCHES.hostSlots) ? claims() : db).prepareRun(runId);
     if ('finished' in prepared) {
       // Already ended (cancelled while queued, or a re-run of a finished workflow): nothing to do.
       upsertSearchAttributes([{ key: SA.runStatus, value: prepared.finished }]);

@@ -73,7 +73,7 @@ export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: J
   await ensureSearchAttributes(connection, 'default');
   const client = new Client({ connection, namespace: 'default' });
   const native = await NativeConnection.connect({ address: env.temporalAddress });
-  const workers: Worker[] = opts.inProcessWorkers === false ? [] : await createWorkers({
+  const workers: Worker[] = opts.inProcessWorkers === false ? [] : (await createWorkers({
     connection: native,
     namespace: 'default',
     taskQueue,
@@ -83,10 +83,11 @@ export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: J
     sandboxes,
     artifacts,
     maxConcurrentRuns: 4,
+    hostSlots: 4,
     ...(opts.judge ? { judge: opts.judge } : {}),
     keyring,
     workflowBundle: { codePath: BUNDLE_PATH },
-  });
+  })).workers;
   const running = workers.map((w) => w.run());
   const app = createApp({
     prisma,

@@ -218,6 +218,7 @@ export async function startWorld(): Promise<World> {
   const workers = [
     await Worker.create({ ...workerOptions, taskQueue, workflowBundle }),
     await Worker.create({ ...workerOptions, taskQueue: hostQueue }),
+    await Worker.create({ ...workerOptions, taskQueue: `${taskQueue}-claims` }),
   ];
   const running = workers.map((w) => w.run());
 
