@@ -99,6 +99,7 @@ export class SandboxNetworks {
   async plan(network: { enabled: boolean; allow?: string[] }): Promise<NetworkPlan | null> {
     if (!network.enabled) return null;
     const ready = await this.ensure();
+    await this.recheckRules();
     if (!network.allow) return { networkMode: ready.open, env: {}, labels: {} };
     const rules = network.allow.map(parseEgressRule);
     const proxy = `http://${ready.gateway}:${this.port}`;
@@ -138,17 +139,29 @@ export class SandboxNetworks {
     const gateway = egress.IPAM?.Config?.[0]?.Gateway;
     if (!gateway) throw new Error(`Docker network ${this.egressName} has no gateway address for the egress proxy`);
     this.gateway = gateway;
+    this.rulesCheckedAt = 0;
+    await this.recheckRules();
+    this.proxy.supervise(gateway, this.port, 5000, (err) => this.opts.log?.(`[egress] proxy cannot listen on ${gateway}:${this.port}: ${err.message}`));
+    return { egress: this.egressName, open: this.openName, gateway };
+  }
+
+  private gateway: string | undefined;
+  private rulesCheckedAt = 0;
+
+  /**
+   * A firewall reload (or a reboot under a running worker) drops rules that nothing else
+   * would put back: before a sandbox joins, they are checked again, at most once a minute.
+   */
+  private async recheckRules(): Promise<void> {
+    if (Date.now() - this.rulesCheckedAt < 60_000) return;
     await iptables('-N', CHAIN_IN).catch(alreadyExists);
     await iptables('-N', CHAIN_FWD).catch(alreadyExists);
     await ensureRule('INPUT', ['-j', CHAIN_IN], true);
     await ensureRule('DOCKER-USER', ['-j', CHAIN_FWD], true);
     // The proxy's ACCEPT goes on top: it must precede its bridge's DROP whatever was there before.
     for (const [chain, ...spec] of await this.rules()) await ensureRule(chain!, spec, spec.at(-1) === 'ACCEPT');
-    this.proxy.supervise(gateway, this.port, 5000, (err) => this.opts.log?.(`[egress] proxy cannot listen on ${gateway}:${this.port}: ${err.message}`));
-    return { egress: this.egressName, open: this.openName, gateway };
+    this.rulesCheckedAt = Date.now();
   }
-
-  private gateway: string | undefined;
 
   /** Every rule of this pair of networks, in order: the proxy's port first, the drops after. */
   private async rules(): Promise<string[][]> {
