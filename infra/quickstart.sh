@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$SIMLAB_ROOT"
 
 bash infra/node.sh
+node dashboard/build.mjs
 bash infra/docker.sh
 bash infra/sandbox-image.sh --only sandbox
 export TEMPORAL_ADDRESS
@@ -57,4 +58,6 @@ echo
 simlab run get "$run_id"
 echo
 echo "simlab is running: API http://127.0.0.1:$SIMLAB_API_PORT, Temporal UI http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}"
+# The key bootstrap saved for the CLI (readable by its owner only) is also the dashboard's sign-in.
+echo "Dashboard: http://127.0.0.1:$SIMLAB_API_PORT/runs/$run_id  (sign in with the API key $(node -p 'require("./dist/client/config").readConfig().apiKey'))"
 echo "Try: ./bin/simlab run list    Stop everything: bash infra/down.sh"

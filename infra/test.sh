@@ -10,8 +10,10 @@ cd "$SIMLAB_ROOT"
 bash infra/node.sh
 bash infra/docker.sh
 bash infra/sandbox-image.sh
-# Tools the tests use to look at what simlab produced: zip listings, a database dump.
-need_apt unzip postgresql-client
+# Tools the tests use to look at what simlab produced: zip listings, a database dump;
+# and the browser the dashboard's tests drive (Debian's chromium: no browser download).
+need_apt unzip postgresql-client chromium
+node dashboard/build.mjs >/dev/null
 export TEMPORAL_ADDRESS
 TEMPORAL_ADDRESS="$(bash infra/temporal.sh)"
 # A real PostgreSQL server, never the embedded PGlite: tests run against what production uses.

@@ -20,7 +20,8 @@ export function duration(ms: number | null | undefined): string {
 
 export function usd(v: number | null | undefined): string {
   if (v === null || v === undefined) return 'unknown';
-  return v < 0.01 && v > 0 ? `$${v.toFixed(4)}` : `$${v.toFixed(2)}`;
+  // Runs often cost cents: below a dollar, four decimals keep them apart.
+  return v < 1 ? `$${v.toFixed(4)}` : `$${v.toFixed(2)}`;
 }
 
 export function count(v: number | null | undefined): string {

@@ -28,7 +28,9 @@ function decode(s: string): string | null {
 }
 
 export function matchRoute(pathname: string, search = ''): Route {
-  const parts = pathname.split('/').filter(Boolean).map(decode);
+  const raw = pathname.split('/').slice(1);
+  if (raw[raw.length - 1] === '') raw.pop();
+  const parts = raw.map(decode);
   if (parts.some((p) => p === null || p === '')) return { page: 'notfound', path: pathname };
   const [a, b, c, ...rest] = parts as string[];
   if (!a) return { page: 'home' };

@@ -15,6 +15,9 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { startHarness, task, type Harness } from './harness';
 import { createOrganization } from '../../api/tenancy';
 
+// The functions handed to page.evaluate run in the browser; their globals, for this Node-typed file.
+declare const document: any, location: any, window: any, localStorage: any, sessionStorage: any;
+
 const ROOT = path.join(__dirname, '..', '..');
 const SHOTS = path.join(ROOT, 'test-output', 'screenshots');
 const CHROMIUM = process.env.SIMLAB_CHROMIUM ?? '/usr/bin/chromium';
@@ -50,7 +53,7 @@ async function waitForText(p: Page, text: string | RegExp, timeout = 20_000) {
 async function clickLink(p: Page, text: string) {
   const links = await p.$$('a');
   for (const a of links) {
-    if ((await a.evaluate((el) => (el as HTMLElement).innerText.trim())) === text) {
+    if ((await a.evaluate((el) => (el as any).innerText.trim())) === text) {
       await a.click();
       return;
     }
@@ -81,14 +84,14 @@ beforeAll(async () => {
       initCommands: [{ command: 'printf "draft\\n" > notes.txt' }],
     }),
   );
-  [data.runId] = await h.runTask(data.taskId, [data.envId]);
+  data.runId = (await h.runTask(data.taskId, [data.envId]))[0]!;
   data.run = await h.waitForRun(data.runId);
   data.iterationId = data.run.iterationId;
   // An agent's messages, thinking and tool calls: a command agent printing a claude-code stream.
   const stream = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'claude-code-stream.jsonl'));
   const streamEnv = await h.createEnvironment({ name: 'stream-agent', agent: { harness: 'command', outputFormat: 'claude-code-stream-json', command: `echo ${stream.toString('base64')} | base64 -d` } });
   const streamTask = await h.createTask(task([{ name: 'ran', evaluationType: 'comparison', metric: 'tool_calls', operator: 'eq', value: 3 }], { name: 'Dashboard stream' }));
-  [data.streamRunId] = await h.runTask(streamTask, [streamEnv]);
+  data.streamRunId = (await h.runTask(streamTask, [streamEnv]))[0]!;
   await h.waitForRun(data.streamRunId);
   const exp = await h.api('POST', `/products/${h.org.productSlug}/experiments`, { name: 'nightly hello', taskIds: [data.taskId], environmentIds: [data.envId], repeats: 1 });
   data.expId = exp.body.id;
@@ -129,7 +132,7 @@ describe('dashboard', () => {
     await page.click('button[type=submit]');
     await waitForText(page, 'not valid');
 
-    await page.$eval('#apiKey', (el) => ((el as HTMLInputElement).value = ''));
+    await page.$eval('#apiKey', (el) => ((el as any).value = ''));
     await page.type('#apiKey', h.org.apiKey);
     await page.click('button[type=submit]');
     await page.waitForFunction((id: string) => location.pathname === `/runs/${id}`, {}, data.runId);
@@ -159,7 +162,7 @@ describe('dashboard', () => {
     expect(text).toMatch(/1 added · 1 changed · 0 deleted/);
     await page.click('ul.changes details summary');
     await waitForText(page, '+fixed');
-    const temporal = await page.$eval('a[href*="8233"]', (a) => (a as HTMLAnchorElement).href);
+    const temporal = await page.$eval('a[href*="8233"]', (a) => (a as any).href);
     expect(temporal).toContain(`simlab-run-${data.runId}`);
     await shot(page, '02-run');
   });
@@ -167,20 +170,24 @@ describe('dashboard', () => {
   it("shows an agent's messages, collapsed thinking, tool calls with their results, usage and cost", async () => {
     await page.goto(`${h.baseUrl}/runs/${data.streamRunId}`);
     await waitForText(page, 'Let me look at the project.');
+    await waitForText(page, 'Fixed add() in calc.py.');
     const text = await bodyText(page);
     expect(text).toContain('Fixed add() in calc.py.');
     expect(text).toMatch(/Tool call Bash/i);
     expect(text).toMatch(/Tool call Edit/i);
     expect(text).toContain('$0.0231');
     expect(text).toContain('5,400');
-    // Thinking is collapsed until asked for.
-    expect(text).not.toContain('I should look at the project first.');
+    // Thinking is collapsed until asked for (a closed <details>: its text is in the page, not shown).
+    const openDetails = (sel: string) => page.$$eval(sel, (ds: any[]) => ds.map((d) => d.open as boolean));
+    expect(await openDetails('li.ev-thinking details')).toEqual([false]);
     await page.click('li.ev-thinking summary');
-    await waitForText(page, 'I should look at the project first.');
-    // Tool results sit under their calls, collapsed too.
-    expect(text).not.toContain('return a - b');
-    const results = await page.$$('li.ev-tool details summary');
-    for (const r of results) await r.click();
+    expect(await openDetails('li.ev-thinking details')).toEqual([true]);
+    expect(await page.$eval('li.ev-thinking pre', (el: any) => el.checkVisibility())).toBe(true);
+    expect(await page.$eval('li.ev-thinking pre', (el: any) => el.innerText)).toBe('I should look at the project first.');
+    // Tool results sit under their calls, collapsed too: three calls, three results.
+    expect(await openDetails('li.ev-tool details')).toEqual([false, false, false]);
+    for (const r of await page.$$('li.ev-tool details summary')) await r.click();
+    expect(await openDetails('li.ev-tool details')).toEqual([true, true, true]);
     await waitForText(page, 'return a - b');
     await shot(page, '02b-run-transcript');
     await page.goto(`${h.baseUrl}/runs/${data.runId}`);
@@ -202,7 +209,7 @@ describe('dashboard', () => {
     await clickLink(page, 'Runs');
     await page.waitForFunction(() => location.pathname.endsWith('/runs'));
     await waitForText(page, data.runId);
-    expect(await bodyText(page)).toContain('Dashboard hello');
+    await waitForText(page, 'Dashboard hello');
     await shot(page, '03-runs');
 
     await clickLink(page, 'Tasks');
@@ -233,7 +240,7 @@ describe('dashboard', () => {
     await waitForText(page, 'score 100', 30_000);
     expect(await page.evaluate(() => (window as any).__notReloaded)).toBe(true);
     // The transcript followed it too: its last status event is there.
-    await page.waitForFunction(() => [...document.querySelectorAll('ol.timeline .badge')].some((b) => b.textContent === 'completed'), { timeout: 15_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('ol.timeline .badge')].some((b: any) => b.textContent === 'completed'), { timeout: 15_000 });
     const run = (await h.api('GET', `/runs/${runId}`)).body;
     expect(run).toMatchObject({ status: 'completed', verdict: 'passed', taskId: data.taskId, environmentId: data.envId });
     await shot(page, '08-run-started-from-ui');
@@ -246,10 +253,9 @@ describe('dashboard', () => {
     await clickLink(page, 'nightly hello');
     await waitForText(page, 'Trend across iterations');
     await page.waitForSelector('figure.chart svg circle');
-    const text = await bodyText(page);
-    expect(text).toContain('Dashboard hello');
-    expect(text).toContain('busybox-agent');
-    expect(text).toMatch(/100%/);
+    await waitForText(page, 'Dashboard hello');
+    await waitForText(page, 'busybox-agent');
+    expect(await bodyText(page)).toMatch(/100%/);
     await shot(page, '10-experiment');
 
     await page.evaluate(() => ((window as any).__notReloaded = true));
@@ -293,6 +299,8 @@ describe('dashboard', () => {
   });
 
   it('refuses a mutating request on the cookie without the dashboard header or from another origin', async () => {
+    const runsOfTask = async () => (await h.api('GET', `/products/${h.org.productSlug}/runs?taskId=${data.taskId}`)).body.items.length;
+    const before = await runsOfTask();
     const status = await page.evaluate(async (taskId: string) => {
       const r = await fetch(`/v1/tasks/${taskId}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       return r.status;
@@ -306,8 +314,7 @@ describe('dashboard', () => {
     });
     expect(cross.status).toBe(403);
     // Nothing was started by either.
-    const runs = (await h.api('GET', `/products/${h.org.productSlug}/runs?taskId=${data.taskId}`)).body.items;
-    expect(runs).toHaveLength(4);
+    expect(await runsOfTask()).toBe(before);
     // Reads on the cookie work exactly like the key's.
     const read = await fetch(`${h.baseUrl}/v1/runs/${data.runId}`, { headers: { cookie } });
     expect(read.status).toBe(200);
