@@ -135,9 +135,24 @@ describe('experiment schedules', () => {
     expect(d.state.paused).toBe(true);
     expect(d.state.note).toContain('paused through simlab');
     expect((await json('experiment', 'schedule', 'list', exp.id))[0].paused).toBe(true);
+    const table = await simlab('experiment', 'schedule', 'list', exp.id);
+    expect(table.out.split('\n')[0]).toMatch(/^ID\s+CRON\s+TIMEZONE\s+STATE/);
+    expect(table.out).toMatch(new RegExp(`${schedule.id}\\s+0 2 \\* \\* \\*\\s+Europe/Paris\\s+paused`));
     expect((await json('experiment', 'schedule', 'resume', exp.id)).paused).toBe(false);
     d = await handle.describe();
     expect(d.state.paused).toBe(false);
+  });
+
+  it('fails a scheduled start of an experiment with nothing to run, as a person would be refused, and creates nothing', async () => {
+    const empty = await json('experiment', 'create', '--name', 'empty');
+    const s = await json('experiment', 'schedule', 'create', empty.id, '--cron', '@daily');
+    await json('experiment', 'schedule', 'trigger', empty.id);
+    const handle = h.client.schedule.getHandle(temporalScheduleId(s.id));
+    const workflowId = await waitFor('the scheduled start', async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId);
+    const failure = await h.client.workflow.getHandle(workflowId).result().then(() => null, (err: any) => err);
+    expect(failure?.cause?.cause).toMatchObject({ type: 'ScheduledLaunchRefused', message: expect.stringContaining('needs at least one task and one environment') });
+    expect(await h.prisma.iteration.count({ where: { experimentId: empty.id } })).toBe(0);
+    await json('experiment', 'schedule', 'delete', empty.id);
   });
 
   it('is invisible to another organization', async () => {
