@@ -102,7 +102,8 @@ export function scheduleRoutes(deps: ApiDeps): Router {
       // Temporal's own check of the spec is the last word: its refusal is still the request's fault.
       if ((err as { code?: number }).code === 3 /* INVALID_ARGUMENT */) {
         await prisma.experimentSchedule.delete({ where: { id } }).catch(() => undefined);
-        throw invalid('schedule', [{ pointer: '/cron', message: `refused by Temporal: ${(err as Error).message}` }]);
+        const pointer = /time ?zone|location/i.test((err as Error).message) ? '/timezone' : '/cron';
+        throw invalid('schedule', [{ pointer, message: `refused by Temporal: ${(err as Error).message}` }]);
       }
       throw new HttpError(503, 'orchestrator_unavailable', `could not create the schedule in Temporal: ${(err as Error).message}; retry the same request`);
     }
