@@ -22,6 +22,7 @@ import { productRoutes } from './routes/products';
 import { experimentRoutes } from './routes/experiments';
 import { scheduleRoutes } from './routes/schedules';
 import { webhookRoutes } from './routes/webhooks';
+import { analysisRoutes } from './routes/analysis';
 
 export interface ApiDeps {
   prisma: PrismaClient;
@@ -61,6 +62,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(experimentRoutes(deps));
   v1.use(scheduleRoutes(deps));
   v1.use(webhookRoutes(deps));
+  v1.use(analysisRoutes(deps));
   app.use('/v1', v1);
   app.use(dashboardRoutes());
   app.use((req) => {

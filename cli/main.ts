@@ -12,6 +12,7 @@ import { InputError, loadDocument, type LoadedDocument } from './files';
 import { cell, duration, indent, table } from './format';
 import { uploadLocalSources } from './uploads';
 import { experimentSchedule, experimentWebhook } from './schedules';
+import { analysisCommand, readSignalConfig } from './analysis';
 
 const USAGE = `simlab — run AI agents against tasks in fresh sandboxes and score every attempt
 
@@ -62,6 +63,12 @@ Usage:
   simlab experiment webhook set EXP --url URL [--rotate-secret]   (the signing secret is shown once)
   simlab experiment webhook get|delete EXP
   simlab experiment webhook deliveries EXP [--limit N]             every delivery attempt
+  simlab experiment results EXP [--iteration N] [--compare M] [--error-category NAME]
+                        summary with 95% intervals, failure clusters; --compare: changes and
+                        their significance; --error-category: one cluster's runs and excerpts
+  simlab experiment signals EXP [--iteration N]   signal aggregates and per-run values
+  simlab experiment update EXP --signal-config signals.yaml|none   for the next iterations
+  simlab analysis get --run-id RUN | --task-id TASK   signals and friction points; a task's history
   simlab iteration cancel ITER
   simlab product list | create SLUG [--name N] | switch SLUG
   simlab config set [--api-url URL] [--api-key KEY] [--product SLUG] | show
@@ -231,6 +238,8 @@ async function dispatch(c: Command): Promise<number> {
   const [group, verb] = c.args.positionals;
   const api = new Api(c.cfg);
   const key = `${group ?? ''} ${verb ?? ''}`.trim();
+  const analysed = await analysisCommand(c, api, key);
+  if (analysed !== undefined) return analysed;
   switch (key) {
     case 'spec': {
       c.allowOnly();
@@ -437,7 +446,7 @@ async function dispatch(c: Command): Promise<number> {
       const body: Record<string, unknown> = { name: requiredFlag(c, 'name'), taskIds: c.list('task-ids'), environmentIds: c.list('env-ids') };
       if (c.flag('repeats') !== undefined) body.repeats = intFlag(c, 'repeats');
       // Sent as written: the API keeps the file's text, not a re-serialization of it.
-      if (file) body.signalConfig = readFileOrUsage(file);
+      if (file) body.signalConfig = readSignalConfig(file);
       const e = await api.request<Run>('POST', api.productPath('/experiments'), body);
       c.print(e, () => `Created experiment ${e.id} (${e.name}): ${e.taskIds.length} task(s) x ${e.environmentIds.length} environment(s), ${e.repeats} repeat(s)`);
       return 0;
