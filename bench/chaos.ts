@@ -619,23 +619,33 @@ function argOf(argv: string[], name: string): string | undefined {
 }
 
 /**
- * A harness (API, database client, Docker client) on a private stack: the harness reads
- * its services from the environment when it starts, so the environment names the stack
- * for that moment only, and the machine's services stay the default for everything else.
+ * A harness (API, database client, Docker client) on a private stack. The harness reads
+ * its services from the environment synchronously, before its first await, so the
+ * environment names the stack only for that synchronous moment: a harness or worker
+ * started meanwhile elsewhere in this process (a concurrent test) still gets the machine's.
  */
 export async function startStackHarness(stack: ChaosStack): Promise<Harness> {
   // Required late: the harness pulls in the worker SDK's native runtime, which a mere import of runChaos should not.
   const { startHarness } = require('../test/integration/harness') as typeof import('../test/integration/harness');
   const saved = Object.fromEntries(Object.keys(stack.env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, stack.env);
+  let started: Promise<Harness>;
   try {
-    return await startHarness({ inProcessWorkers: false });
+    started = startHarness({ inProcessWorkers: false });
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
   }
+  const h = await started;
+  // Proof that the harness took the stack's services and not the machine's.
+  const dockerHost = (h.docker.modem as { socketPath?: string }).socketPath;
+  if (`unix://${dockerHost}` !== stack.env.DOCKER_HOST) {
+    await h.close();
+    throw new Error(`the harness uses Docker at ${dockerHost}, not the stack's ${stack.env.DOCKER_HOST}: startHarness must read its environment before its first await`);
+  }
+  return h;
 }
 
 async function main() {

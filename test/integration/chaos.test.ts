@@ -18,24 +18,22 @@ function expectNoProblems(report: ChaosReport) {
   expect({ problems: report.problems, table }).toEqual({ problems: [], table });
 }
 
-let h: Harness;
-// Started beside the shared harness: the stack's dockerd and Temporal take a while to come up.
+// The two halves run side by side (they use different services): the whole file then
+// takes about as long as its longer half. Each starts what it needs itself, because
+// jest starts concurrent tests before beforeAll hooks have finished.
+let h: Harness | undefined;
+let hs: Harness | undefined;
 const stack = new ChaosStack({ name: 'simlab-chaos-ci', temporalPort: 7241, pgPort: 5441 });
-let stackUp: Promise<unknown>;
 
-beforeAll(async () => {
-  stackUp = stack.up();
-  // Never unhandled: the restart test awaits it and reports its failure.
-  stackUp.catch(() => undefined);
-  h = await startHarness({ inProcessWorkers: false });
-});
 afterAll(async () => {
   await h?.close();
+  await hs?.close();
   await stack.down();
-}, 60_000);
+}, 90_000);
 
-it('runs survive SIGKILLs of their worker: nothing lost, duplicated or leaked', async () => {
-  const report = await runChaos({ harness: h, trials: 2, seed: 7, runsPerTrial: 2, targets: ['creating_sandbox', 'running'] });
+it.concurrent('runs survive SIGKILLs of their worker: nothing lost, duplicated or leaked', async () => {
+  const harness = (h = await startHarness({ inProcessWorkers: false }));
+  const report = await runChaos({ harness, trials: 2, seed: 7, runsPerTrial: 2, targets: ['creating_sandbox', 'running'] });
   expectNoProblems(report);
   expect(report.runs).toHaveLength(4);
   // The kills landed where they were meant to, so both steps are covered on every run of CI.
@@ -48,36 +46,32 @@ it('runs survive SIGKILLs of their worker: nothing lost, duplicated or leaked', 
   }
   expect(report.wrongBlame).toBe(0);
   expect(report.containersLeft).toBe(0);
-  expect(await h.sandboxesLeft()).toEqual([]);
-}, 170_000);
+  expect(await harness.sandboxesLeft()).toEqual([]);
+}, 200_000);
 
-it('runs survive restarts of Temporal, PostgreSQL and Docker mid-iteration: right endings, one container each, nothing left', async () => {
-  await stackUp;
-  const hs = await startStackHarness(stack);
-  try {
-    const report = await runRestartTrials({ harness: hs, stack, kinds: ['temporal', 'postgres', 'docker'], seed: 11, runsPerTrial: 2, downMs: 4000 });
-    console.log(formatReport(report));
-    expectNoProblems(report);
-    expect(report.runs).toHaveLength(6);
-    for (const r of report.runs) {
-      // The outage hit while the first run's agent worked, so it really was mid-run.
-      if (r.target) expect(r.killedIn).toBe('running');
-      expect(r).toMatchObject({ duplicateStatusRows: 0, seqProblems: [], transcriptOk: true, archiveOk: true });
-      if (r.fault === 'restart:docker' && r.status === 'failed') {
-        // The engine stopped the sandbox under the agent: that is infrastructure, said as such.
-        expect(r.failure?.category).toBe('infra');
-        expect(r.containersCreated).toBe(1);
-      } else {
-        // Temporal and PostgreSQL outages of a few seconds are absorbed by retries.
-        expect(r).toMatchObject({ status: 'completed', passed: true, failure: null });
-        expect(r.statusPath).toEqual(LIFECYCLE);
-        expect([1, ...(r.killedIn === 'creating_sandbox' || r.killedIn === 'queued' ? [2] : [])]).toContain(r.containersCreated);
-      }
+it.concurrent('runs survive restarts of Temporal, PostgreSQL and Docker mid-iteration: right endings, one container each, nothing left', async () => {
+  await stack.up();
+  const harness = (hs = await startStackHarness(stack));
+  const report = await runRestartTrials({ harness, stack, kinds: ['temporal', 'postgres', 'docker'], seed: 11, runsPerTrial: 2, downMs: 4000 });
+  console.log(formatReport(report));
+  expectNoProblems(report);
+  expect(report.runs).toHaveLength(6);
+  for (const r of report.runs) {
+    // The outage hit while the first run's agent worked, so it really was mid-run.
+    if (r.target) expect(r.killedIn).toBe('running');
+    expect(r).toMatchObject({ duplicateStatusRows: 0, seqProblems: [], transcriptOk: true, archiveOk: true });
+    if (r.fault === 'restart:docker' && r.status === 'failed') {
+      // The engine stopped the sandbox under the agent: that is infrastructure, said as such.
+      expect(r.failure?.category).toBe('infra');
+      expect(r.containersCreated).toBe(1);
+    } else {
+      // Temporal and PostgreSQL outages of a few seconds are absorbed by retries.
+      expect(r).toMatchObject({ status: 'completed', passed: true, failure: null });
+      expect(r.statusPath).toEqual(LIFECYCLE);
+      expect([1, ...(r.killedIn === 'creating_sandbox' || r.killedIn === 'queued' ? [2] : [])]).toContain(r.containersCreated);
     }
-    expect(report.wrongBlame).toBe(0);
-    expect(report.containersLeft).toBe(0);
-    expect(await hs.sandboxesLeft()).toEqual([]);
-  } finally {
-    await hs.close();
   }
+  expect(report.wrongBlame).toBe(0);
+  expect(report.containersLeft).toBe(0);
+  expect(await harness.sandboxesLeft()).toEqual([]);
 }, 200_000);
