@@ -15,7 +15,7 @@ export const STALL_MS = 60_000;
 export const REPEAT_THRESHOLD = 3;
 const MAX_POINTS = 50;
 
-const ERROR_LINE = /\b(error|exception|traceback|fatal|failed|failure|denied|not found|cannot|can't|unable to|refused|unauthori[sz]ed|forbidden)\b/i;
+const ERROR_LINE = /\b(error|errno|exception|traceback|fatal|panic|failed|failure|denied|not found|no such file|cannot|can't|unable to|refused|unauthori[sz]ed|forbidden)\b/i;
 const NOT_AN_ERROR = /\b(0|no) (errors?|failures?)\b|\berror(s)?: 0\b/i;
 const EXIT = /\bexit(?:ed)?(?: with)? (?:code|status)[: ]+(-?[1-9]\d*)/i;
 

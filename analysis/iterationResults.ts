@@ -9,7 +9,7 @@ import { deterministicClusters, type Cluster, type FailingRun, type PreviousClus
 import { AnalysisModelError, type AnalysisModel } from './model';
 import { modelClusters } from './modelClusters';
 import { DEFAULT_ANALYSIS_MODEL, type SignalConfig, type SignalDefinition } from './signalConfig';
-import { cellKey, countsForAgent, outcomeOf, summarize, type Outcome, type SummaryRow, type SummaryRun } from './summary';
+import { OUTCOMES, cellKey, countsForAgent, outcomeOf, summarize, type Outcome, type SummaryRow, type SummaryRun } from './summary';
 import type { FrictionPoint, SignalValue } from './types';
 
 export const RESULTS_SCHEMA_VERSION = 1;
@@ -77,7 +77,7 @@ export async function computeResults(input: {
     iteration: input.iteration,
     finishedAt: input.finishedAt,
     runs: runs.length,
-    outcomes: all?.outcomes ?? summarize([], cellKey)[0]?.outcomes ?? ({} as Record<Outcome, number>),
+    outcomes: all?.outcomes ?? (Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>),
     infraFailures: all?.infraFailures ?? 0,
     summary,
     environments,
