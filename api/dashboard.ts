@@ -27,7 +27,7 @@ function securityHeaders(res: Response) {
 }
 
 /** Paths the dashboard's router knows; anything else is the API's 404. */
-const PAGE = /^\/(?:signin|p\/[^/]+(?:\/(?:runs|experiments|tasks|environments))?|(?:runs|iterations|experiments|tasks|environments)\/[^/]+)?\/?$/;
+const PAGE = /^\/(?:signin|p\/[^/]+(?:\/(?:runs|experiments|tasks|environments))?|(?:runs|iterations|experiments|tasks|environments)\/[^/]+|experiments\/[^/]+\/iterations\/\d+)?\/?$/;
 
 export function dashboardRoutes(dir = DASHBOARD_DIR): Router {
   const r = Router();

@@ -12,6 +12,7 @@ import { RunsPage } from './pages/Runs';
 import { RunPage } from './pages/Run';
 import { IterationPage } from './pages/Iteration';
 import { ExperimentsPage, ExperimentPage } from './pages/Experiments';
+import { ResultsPage } from './pages/Results';
 import { TasksPage, TaskPage } from './pages/Tasks';
 import { EnvironmentsPage, EnvironmentPage } from './pages/Environments';
 
@@ -25,6 +26,7 @@ const TITLES: Record<Route['page'], string> = {
   run: 'Run',
   iteration: 'Iteration',
   experiment: 'Experiment',
+  results: 'Iteration results',
   task: 'Task',
   environment: 'Environment',
   notfound: 'Not found',
@@ -97,6 +99,7 @@ function App() {
       case 'run': screen = <RunPage id={route.id} />; break;
       case 'iteration': screen = <IterationPage id={route.id} />; break;
       case 'experiment': screen = <ExperimentPage id={route.id} />; break;
+      case 'results': screen = <ResultsPage id={route.id} number={route.number} compare={route.compare} />; break;
       case 'task': screen = <TaskPage id={route.id} />; break;
       case 'environment': screen = <EnvironmentPage id={route.id} />; break;
       default: screen = <NotFound what="page" />;

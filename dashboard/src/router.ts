@@ -12,6 +12,7 @@ export type Route =
   | { page: 'run'; id: string }
   | { page: 'iteration'; id: string }
   | { page: 'experiment'; id: string }
+  | { page: 'results'; id: string; number: number; compare?: number }
   | { page: 'task'; id: string }
   | { page: 'environment'; id: string }
   | { page: 'notfound'; path: string };
@@ -43,6 +44,11 @@ export function matchRoute(pathname: string, search = ''): Route {
     if (!c) return { page: 'runs', product: b };
     if ((LISTS as readonly string[]).includes(c)) return { page: c as (typeof LISTS)[number], product: b };
   }
+  if (a === 'experiments' && b && c === 'iterations' && rest.length === 1 && /^[1-9]\d{0,8}$/.test(rest[0]!)) {
+    const compare = new URLSearchParams(search).get('compare');
+    const route: Route = { page: 'results', id: b, number: Number(rest[0]) };
+    return compare && /^[1-9]\d{0,8}$/.test(compare) ? { ...route, compare: Number(compare) } : route;
+  }
   const page = OBJECTS[a];
   if (page && b && !c) return { page, id: b } as Route;
   return { page: 'notfound', path: pathname };
@@ -59,6 +65,7 @@ export const href = {
   run: (id: string) => `/runs/${enc(id)}`,
   iteration: (id: string) => `/iterations/${enc(id)}`,
   experiment: (id: string) => `/experiments/${enc(id)}`,
+  results: (id: string, n: number, compare?: number) => `/experiments/${enc(id)}/iterations/${n}${compare ? `?compare=${compare}` : ''}`,
   task: (id: string) => `/tasks/${enc(id)}`,
   environment: (id: string) => `/environments/${enc(id)}`,
   signin: (next?: string) => (next && next !== '/' ? `/signin?next=${enc(next)}` : '/signin'),

@@ -14,6 +14,7 @@ describe('dashboard routes', () => {
       [href.run('run_1'), { page: 'run', id: 'run_1' }],
       [href.iteration('iter_1'), { page: 'iteration', id: 'iter_1' }],
       [href.experiment('exp_1'), { page: 'experiment', id: 'exp_1' }],
+      [href.results('exp_1', 3), { page: 'results', id: 'exp_1', number: 3 }],
       [href.task('task_1'), { page: 'task', id: 'task_1' }],
       [href.environment('env_1'), { page: 'environment', id: 'env_1' }],
     ];
@@ -21,6 +22,10 @@ describe('dashboard routes', () => {
     expect(matchRoute('/')).toEqual({ page: 'home' });
     expect(matchRoute('/p/default')).toEqual({ page: 'runs', product: 'default' });
     expect(matchRoute(href.run('a/b'))).toEqual({ page: 'run', id: 'a/b' });
+    const [path, query] = href.results('exp_1', 3, 2).split('?');
+    expect(matchRoute(path!, `?${query}`)).toEqual({ page: 'results', id: 'exp_1', number: 3, compare: 2 });
+    expect(matchRoute('/experiments/e/iterations/0').page).toBe('notfound');
+    expect(matchRoute('/experiments/e/iterations/2', '?compare=x')).toEqual({ page: 'results', id: 'e', number: 2 });
   });
 
   it('sends unknown and malformed paths to the not-found page', () => {

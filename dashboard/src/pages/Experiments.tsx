@@ -57,10 +57,12 @@ export function ExperimentPage({ id }: { id: string }) {
     let alive = true;
     // Per-iteration figures come from the database's counts, one small request each.
     const wanted = its.data.items.slice(0, DETAILED);
-    Promise.all(wanted.map((i) => api('GET', `/experiments/${encodeURIComponent(id)}/iterations/${i.number}`).catch(() => null))).then((rows) => {
+    // Finished ones also have stored results: pass rate per environment, for the trend.
+    const get = (p: string) => api('GET', `/experiments/${encodeURIComponent(id)}/${p}`).catch(() => null);
+    Promise.all(wanted.map(async (i) => ({ ...(await get(`iterations/${i.number}`)), results: i.finishedAt ? await get(`results?iteration=${i.number}`) : null }))).then((rows) => {
       if (!alive) return;
       const m: Record<number, any> = {};
-      rows.forEach((r, k) => r && (m[wanted[k]!.number] = r));
+      rows.forEach((r, k) => r.id && (m[wanted[k]!.number] = r));
       setDetails(m);
     });
     return () => {
@@ -77,6 +79,14 @@ export function ExperimentPage({ id }: { id: string }) {
     { name: 'pass rate (% of ended runs)', points: chronological.map((r) => ({ x: r.number, y: passRate(r.d) })) },
     { name: 'mean score', points: chronological.map((r) => ({ x: r.number, y: r.d.meanScore })) },
   ];
+  const byEnvironment = new Map<string, Series>();
+  for (const r of chronological) {
+    for (const row of r.d.results?.environments ?? []) {
+      const label = `${names.get(row.environmentId) ?? row.environmentId}${row.variant && row.variant !== 'base' ? ` (${row.variant})` : ''}`;
+      if (!byEnvironment.has(label)) byEnvironment.set(label, { name: label, points: [] });
+      byEnvironment.get(label)!.points.push({ x: r.number, y: row.passRate === null ? null : row.passRate * 100 });
+    }
+  }
   const start = async () => {
     setStarting(true);
     setStartError(null);
@@ -137,6 +147,12 @@ export function ExperimentPage({ id }: { id: string }) {
       <section aria-labelledby="trend-h">
         <h2 id="trend-h">Trend across iterations</h2>
         <LineChart series={series} yMax={100} yLabel="%, score" xLabel="iteration" title={`Pass rate and mean score of ${e.name} per iteration`} />
+        <h3>Pass rate per environment</h3>
+        {byEnvironment.size ? (
+          <LineChart series={[...byEnvironment.values()]} yMax={100} yLabel="pass rate %" xLabel="iteration" title={`Pass rate of each environment of ${e.name} per iteration`} />
+        ) : (
+          <p class="muted">From an iteration's results, once its runs have all ended.</p>
+        )}
       </section>
       <section aria-labelledby="its-h">
         <h2 id="its-h">Iterations</h2>
@@ -162,7 +178,9 @@ export function ExperimentPage({ id }: { id: string }) {
                   return (
                     <tr key={i.id}>
                       <td>
-                        <Link href={href.iteration(i.id)}>{i.number}</Link>
+                        <Link href={href.results(id, i.number)} aria-label={`Iteration ${i.number} results`}>
+                          {i.number}
+                        </Link>
                       </td>
                       <td>
                         <Status status={i.status} />
