@@ -42,6 +42,7 @@ const defaultLookup = async (host: string) => (await dns.lookup(host, { all: tru
 export class EgressProxy {
   private server: http.Server | undefined;
   private retry: NodeJS.Timeout | undefined;
+  private target: string | undefined;
   private readonly lookup: (host: string) => Promise<string[]>;
   private stopped = false;
 
@@ -88,16 +89,27 @@ export class EgressProxy {
   }
 
   /**
-   * Keeps trying to listen until it does: with several workers on one Docker host, one
-   * serves and the others take over within `retryMs` when it goes (the proxy keeps no
-   * state of its own: every sandbox's policy is read from Docker).
+   * Keeps trying to listen on `host:port` until it does: with several workers on one Docker
+   * host, one serves and the others take over within `retryMs` when it goes (the proxy
+   * keeps no state of its own: every sandbox's policy is read from Docker). Called again
+   * with another address (the network was made anew), it moves there.
    */
   supervise(host: string, port: number, retryMs = 5000, onError?: (err: Error) => void): void {
+    const target = `${host}:${port}`;
+    if (this.stopped || this.target === target) return;
+    this.target = target;
+    clearTimeout(this.retry);
+    this.server?.closeAllConnections();
+    this.server?.close();
+    this.server = undefined;
+    let reported = false;
     const attempt = () => {
-      if (this.stopped || this.server) return;
+      if (this.stopped || this.server || this.target !== target) return;
       this.listen(host, port).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EADDRINUSE') onError?.(err);
-        if (!this.stopped) this.retry = setTimeout(attempt, retryMs);
+        // Another worker's proxy holds the port: not a problem, and not worth a line every 5 s.
+        if (err.code !== 'EADDRINUSE' && !reported) onError?.(err);
+        reported = true;
+        if (!this.stopped && this.target === target) this.retry = setTimeout(attempt, retryMs);
       });
     };
     attempt();

@@ -11,8 +11,10 @@
  *
  * On both, containers cannot talk to each other (icc off). The rules live in two chains of
  * their own (`SIMLAB-IN` from INPUT, `SIMLAB-FWD` from DOCKER-USER), added idempotently,
- * so several workers on one host share them. Needs root on the Docker host, like the home
- * disks. IPv6 is not enabled on these networks, so there is nothing to filter there.
+ * so several workers on one host share them. Bridges keep the names Docker gives them
+ * (`br-<network id>`): a fixed name collides when another Docker engine shares the host's
+ * network namespace. Needs root on the Docker host, like the home disks. IPv6 is not
+ * enabled on these networks, so there is nothing to filter there.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -33,8 +35,6 @@ const CHAIN_FWD = 'SIMLAB-FWD';
 export interface SandboxNetworksOptions {
   /** Prefix of the two networks' names (default `simlab`). */
   name?: string;
-  /** Prefix of their bridge interfaces, at most 11 characters (default `simlab`). */
-  bridge?: string;
   /** The egress proxy's port on the internal network's gateway. */
   proxyPort?: number;
   /** The host's addresses and networks, refused in every mode (default: read from its interfaces now). */
@@ -51,19 +51,24 @@ export interface NetworkPlan {
 }
 
 interface Ready {
-  egress: string;
-  open: string;
   gateway: string;
+  bridges: { egress: string; open: string };
 }
+
+/**
+ * How often the networks and rules are checked again before a sandbox joins: a firewall
+ * reload, or a network removed and made anew (new bridge, new gateway), is repaired then.
+ */
+const RECHECK_MS = 60_000;
 
 export class SandboxNetworks {
   readonly egressName: string;
   readonly openName: string;
-  private readonly bridges: { egress: string; open: string };
   private readonly port: number;
   private readonly host: HostNetworks;
   private readonly proxy: EgressProxy;
-  private ready: Promise<Ready> | undefined;
+  private ready: { at: number; state: Ready } | undefined;
+  private checking: Promise<Ready> | undefined;
   private sources: { at: number; byIp: Map<string, SourcePolicy> } | undefined;
   private refreshing: Promise<Map<string, SourcePolicy>> | undefined;
 
@@ -72,11 +77,8 @@ export class SandboxNetworks {
     private readonly opts: SandboxNetworksOptions = {},
   ) {
     const name = opts.name ?? 'simlab';
-    const bridge = opts.bridge ?? 'simlab';
-    if (bridge.length > 11) throw new Error(`bridge prefix '${bridge}' is longer than 11 characters`);
     this.egressName = `${name}-egress`;
     this.openName = `${name}-open`;
-    this.bridges = { egress: `${bridge}-eg`, open: `${bridge}-op` };
     this.port = opts.proxyPort ?? 3128;
     this.host = opts.host ?? hostNetworks();
     this.proxy = new EgressProxy({
@@ -99,12 +101,11 @@ export class SandboxNetworks {
   async plan(network: { enabled: boolean; allow?: string[] }): Promise<NetworkPlan | null> {
     if (!network.enabled) return null;
     const ready = await this.ensure();
-    await this.recheckRules();
-    if (!network.allow) return { networkMode: ready.open, env: {}, labels: {} };
+    if (!network.allow) return { networkMode: this.openName, env: {}, labels: {} };
     const rules = network.allow.map(parseEgressRule);
     const proxy = `http://${ready.gateway}:${this.port}`;
     return {
-      networkMode: ready.egress,
+      networkMode: this.egressName,
       env: { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, NO_PROXY: 'localhost,127.0.0.1', no_proxy: 'localhost,127.0.0.1' },
       labels: { [EGRESS_LABEL]: JSON.stringify(rules) },
     };
@@ -121,64 +122,47 @@ export class SandboxNetworks {
   /** Takes the networks and their rules away (tests that made their own). */
   async remove(): Promise<void> {
     await this.close();
+    const state = this.ready?.state;
     for (const n of [this.egressName, this.openName]) await this.docker.getNetwork(n).remove().catch(() => undefined);
-    for (const rule of await this.rules().catch(() => [])) await iptables('-D', ...rule).catch(() => undefined);
+    if (state) for (const rule of this.rules(state)) await iptables('-D', ...rule).catch(() => undefined);
   }
 
   private ensure(): Promise<Ready> {
-    this.ready ??= this.setUp().catch((err: unknown) => {
-      this.ready = undefined;
-      throw err;
-    });
-    return this.ready;
+    if (this.ready && Date.now() - this.ready.at < RECHECK_MS) return Promise.resolve(this.ready.state);
+    this.checking ??= this.setUp().finally(() => (this.checking = undefined));
+    return this.checking;
   }
 
   private async setUp(): Promise<Ready> {
-    const egress = await this.network(this.egressName, this.bridges.egress, true);
-    await this.network(this.openName, this.bridges.open, false);
+    const egress = await this.network(this.egressName, true);
+    const open = await this.network(this.openName, false);
     const gateway = egress.IPAM?.Config?.[0]?.Gateway;
     if (!gateway) throw new Error(`Docker network ${this.egressName} has no gateway address for the egress proxy`);
-    this.gateway = gateway;
-    this.rulesCheckedAt = 0;
-    await this.recheckRules();
-    this.proxy.supervise(gateway, this.port, 5000, (err) => this.opts.log?.(`[egress] proxy cannot listen on ${gateway}:${this.port}: ${err.message}`));
-    return { egress: this.egressName, open: this.openName, gateway };
-  }
-
-  private gateway: string | undefined;
-  private rulesCheckedAt = 0;
-
-  /**
-   * A firewall reload (or a reboot under a running worker) drops rules that nothing else
-   * would put back: before a sandbox joins, they are checked again, at most once a minute.
-   */
-  private async recheckRules(): Promise<void> {
-    if (Date.now() - this.rulesCheckedAt < 60_000) return;
+    const state: Ready = { gateway, bridges: { egress: bridgeOf(egress), open: bridgeOf(open) } };
     await iptables('-N', CHAIN_IN).catch(alreadyExists);
     await iptables('-N', CHAIN_FWD).catch(alreadyExists);
     await ensureRule('INPUT', ['-j', CHAIN_IN], true);
     await ensureRule('DOCKER-USER', ['-j', CHAIN_FWD], true);
     // The proxy's ACCEPT goes on top: it must precede its bridge's DROP whatever was there before.
-    for (const [chain, ...spec] of await this.rules()) await ensureRule(chain!, spec, spec.at(-1) === 'ACCEPT');
-    this.rulesCheckedAt = Date.now();
+    for (const [chain, ...spec] of this.rules(state)) await ensureRule(chain!, spec, spec.at(-1) === 'ACCEPT');
+    this.proxy.supervise(gateway, this.port, 5000, (err) => this.opts.log?.(`[egress] proxy cannot listen on ${gateway}:${this.port}: ${err.message}`));
+    this.ready = { at: Date.now(), state };
+    return state;
   }
 
-  /** Every rule of this pair of networks, in order: the proxy's port first, the drops after. */
-  private async rules(): Promise<string[][]> {
-    const { egress, open } = this.bridges;
-    const gw = this.gateway ?? (await this.docker.getNetwork(this.egressName).inspect()).IPAM?.Config?.[0]?.Gateway;
-    if (!gw) throw new Error(`Docker network ${this.egressName} has no gateway address`);
-    const drops = [...FORBIDDEN_V4_CIDRS, ...this.host.networks];
+  /** Every rule of this pair of networks: the proxy's port, then the drops. */
+  private rules({ gateway, bridges }: Ready): string[][] {
+    const { egress, open } = bridges;
     return [
-      [CHAIN_IN, '-i', egress, '-p', 'tcp', '-d', gw, '--dport', String(this.port), '-j', 'ACCEPT'],
+      [CHAIN_IN, '-i', egress, '-p', 'tcp', '-d', gateway, '--dport', String(this.port), '-j', 'ACCEPT'],
       [CHAIN_IN, '-i', egress, '-j', 'DROP'],
       [CHAIN_IN, '-i', open, '-j', 'DROP'],
       [CHAIN_FWD, '-i', egress, '-j', 'DROP'],
-      ...drops.map((cidr) => [CHAIN_FWD, '-i', open, '-d', cidr, '-j', 'DROP']),
+      ...[...FORBIDDEN_V4_CIDRS, ...this.host.networks].map((cidr) => [CHAIN_FWD, '-i', open, '-d', cidr, '-j', 'DROP']),
     ];
   }
 
-  private async network(name: string, bridge: string, internal: boolean): Promise<Docker.NetworkInspectInfo> {
+  private async network(name: string, internal: boolean): Promise<Docker.NetworkInspectInfo> {
     try {
       return await this.docker.getNetwork(name).inspect();
     } catch (err) {
@@ -190,7 +174,7 @@ export class SandboxNetworks {
         Driver: 'bridge',
         Internal: internal,
         CheckDuplicate: true,
-        Options: { 'com.docker.network.bridge.name': bridge, 'com.docker.network.bridge.enable_icc': 'false' },
+        Options: { 'com.docker.network.bridge.enable_icc': 'false' },
         Labels: { [LABELS.managed]: 'true' },
       })
       // Another worker on this host made it first.
@@ -225,6 +209,11 @@ export class SandboxNetworks {
     this.sources = { at: Date.now(), byIp };
     return byIp;
   }
+}
+
+/** The bridge interface of a Docker bridge network: its own option, or Docker's `br-<id>`. */
+function bridgeOf(net: Docker.NetworkInspectInfo): string {
+  return net.Options?.['com.docker.network.bridge.name'] ?? `br-${net.Id.slice(0, 12)}`;
 }
 
 function iptables(...args: string[]) {

@@ -22,12 +22,14 @@ import { gitCheckout } from '../../setup/initFiles/git';
 import { SetupError } from '../../domain/errors';
 import { newId } from '../../domain/ids';
 import { startGitServer, type GitServer } from './gitServer';
+import { startHarness, task, type Harness } from './harness';
 import { SANDBOX_IMAGE } from './env';
 
 const sh = promisify(execFile);
 const suffix = randomBytes(3).toString('hex');
 const NS = `slt-${suffix}`;
-const VETH_HOST = `vslt${suffix}`;
+// A veth name: the host does not count it among its own networks (it leads to the stand-in outside).
+const VETH_HOST = `vethslt${suffix}`;
 const OUTSIDE = '198.51.100.2';
 const METADATA = '169.254.169.254';
 const hostId = `egress-${suffix}`;
@@ -148,10 +150,7 @@ beforeAll(async () => {
   proxyPort = 20000 + Math.floor(Math.random() * 20000);
   networks = new SandboxNetworks(docker, {
     name: `simlab-t${suffix}`,
-    bridge: `slt${suffix}`,
     proxyPort,
-    // The test's own veth is the way to the stand-in outside world, not one of the host's networks.
-    host: { addresses: hostNetworks().addresses, networks: hostNetworks().networks.filter((n) => !n.startsWith('198.51.100.')) },
     // Names of this test's world; every other name goes to the host's resolver.
     lookup: async (host) => {
       const names: Record<string, string[]> = { 'allowed.simlab.test': [OUTSIDE], 'rebind.simlab.test': ['127.0.0.1'], 'meta.simlab.test': [METADATA] };
@@ -292,5 +291,49 @@ describe('git init files (SSRF)', () => {
     const allowed = await gitCheckout({ url }, { allowPrivate: true });
     await allowed.cleanup();
     expect(allowed.commit).toMatch(/^[0-9a-f]{40}$/);
+  });
+});
+
+describe('a run through the API', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h?.close());
+
+  it('refuses a bad allow-list with a 400 naming each entry, and writes nothing', async () => {
+    const res = await h.api('POST', `/products/${h.org.productSlug}/environments`, {
+      name: 'bad egress',
+      agent: { harness: 'command', command: 'true' },
+      network: { enabled: false, allow: ['api.anthropic.com', 'https://x.com/'] },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([
+      { pointer: '/network/allow/1', message: expect.stringMatching(/^must be a host name, \*\.domain/) },
+      { pointer: '/network/enabled', message: 'must be true when network.allow is given' },
+    ]);
+    const list = await h.api('GET', `/products/${h.org.productSlug}/environments`);
+    expect(JSON.stringify(list.body)).not.toContain('bad egress');
+  });
+
+  it("an agent with an allow-list reaches what is listed and is refused the rest, through the worker's proxy", async () => {
+    const fetch = (port: number, file: string) => `python3 -c "import urllib.request as u; print(u.urlopen('http://${OUTSIDE}:${port}/', timeout=10).read().decode())" > ${file} 2>&1`;
+    const envId = await h.createEnvironment({
+      image: SANDBOX_IMAGE,
+      resources: { cpus: 0.5, memoryMb: 256, pids: 128 },
+      network: { enabled: true, allow: [`${OUTSIDE}:8080`] },
+      agent: { harness: 'command', command: `${fetch(8080, 'allowed.txt')}; ${fetch(8081, 'forbidden.txt')}; true` },
+    });
+    const taskId = await h.createTask(
+      task([
+        { name: 'listed', evaluationType: 'bash_command', command: 'cat allowed.txt; grep -qx allowed allowed.txt' },
+        { name: 'unlisted', evaluationType: 'bash_command', command: 'cat forbidden.txt; grep -q "HTTP Error 403" forbidden.txt && ! grep -qx forbidden forbidden.txt' },
+      ]),
+    );
+    const [runId] = await h.runTask(taskId, [envId]);
+    const run = await h.waitForRun(runId!);
+    // The goals, with each criterion's evidence (what the files hold), say why when this fails.
+    expect({ status: run.status, passed: run.passed, goals: run.passed ? 'passed' : run.goals }).toEqual({ status: 'completed', passed: true, goals: 'passed' });
+    expect(await h.sandboxesLeft()).toEqual([]);
   });
 });
