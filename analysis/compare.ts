@@ -54,7 +54,9 @@ export function compareResults(
     const b = base.get(k);
     const id = (a ?? b)!;
     const passP = a && b && a.evaluated && b.evaluated ? fisherExact(a.passed, a.evaluated - a.passed, b.passed, b.evaluated - b.passed).pValue : null;
-    const scoreP = a && b ? (welchTTest(a.scores, b.scores)?.pValue ?? null) : null;
+    // Scores without spread on both sides (all 0 against all 0) test nothing: no evidence either way.
+    const welch = a && b ? welchTTest(a.scores, b.scores) : null;
+    const scoreP = welch && welch.statistic !== null ? welch.pValue : null;
     if (passP !== null) tests.push({ cell, kind: 'pass', p: passP });
     if (scoreP !== null) tests.push({ cell, kind: 'score', p: scoreP });
     return { id, a, b, passP, scoreP };
