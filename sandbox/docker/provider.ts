@@ -172,7 +172,10 @@ async function copyImageHome(docker: Docker, image: string, sandbox: Docker.Cont
       throw err;
     }
     // The archive's entries are `agent/...`: unpacked in the parent, they land in the mounted home.
-    await sandbox.putArchive(tar as unknown as NodeJS.ReadableStream, { path: path.posix.dirname(AGENT_HOME) });
+    await sandbox.putArchive(tar as unknown as NodeJS.ReadableStream, { path: path.posix.dirname(AGENT_HOME) }).catch((err: Error) => {
+      if (/no space left/i.test(err.message)) throw new EnvironmentConfigError(`the home of image '${image}' does not fit in the sandbox's disk quota (diskMb)`);
+      throw err;
+    });
   } finally {
     await source.remove({ force: true }).catch(() => undefined);
   }

@@ -19,7 +19,7 @@ import Docker from 'dockerode';
 import { DockerSandboxProvider, HomeDisks, SandboxNetworks, type Sandbox, type SandboxSpec } from '../../sandbox';
 import { hostNetworks } from '../../egress/destinations';
 import { gitCheckout } from '../../setup/initFiles/git';
-import { SetupError } from '../../domain/errors';
+import { EnvironmentConfigError, SetupError } from '../../domain/errors';
 import { newId } from '../../domain/ids';
 import { startGitServer, type GitServer } from './gitServer';
 import { startHarness, task, type Harness } from './harness';
@@ -266,6 +266,27 @@ describe("a quota'd home", () => {
     expect(sizeKb).toBeGreaterThan(40_000);
     expect(sizeKb).toBeLessThan(70_000);
     expect(lines[4]).toBe('x');
+  });
+});
+
+describe("a quota'd home smaller than the image's", () => {
+  const image = `simlab/egress-test-bighome:${suffix}`;
+  beforeAll(async () => {
+    const c = await docker.createContainer({ Image: SANDBOX_IMAGE, User: '1000:1000', Entrypoint: ['/bin/sh', '-c', 'head -c 80000000 /dev/zero > /home/agent/big'], Cmd: [], HostConfig: { NetworkMode: 'none' } });
+    await c.start();
+    await c.wait();
+    await c.commit({ repo: 'simlab/egress-test-bighome', tag: suffix });
+    await c.remove({ force: true });
+  });
+  afterAll(() => docker.getImage(image).remove({ force: true }).catch(() => undefined));
+
+  it("is refused as the environment's fault, and leaves nothing behind", async () => {
+    const id = identity();
+    const created = sandboxes.create(id, { ...spec({ enabled: false }, 64), image });
+    await expect(created).rejects.toBeInstanceOf(EnvironmentConfigError);
+    await expect(created).rejects.toThrow(/does not fit in the sandbox's disk quota/);
+    expect(await sandboxes.list({ runId: id.runId })).toEqual([]);
+    expect(fs.readdirSync(diskRoot)).toEqual([]);
   });
 });
 
