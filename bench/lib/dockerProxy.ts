@@ -37,10 +37,6 @@ export class DockerProxy {
     this.calls.clear();
   }
 
-  total(): number {
-    return [...this.calls.values()].reduce((n, xs) => n + xs.length, 0);
-  }
-
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise((r) => (this.server ? this.server.close(r) : r(undefined)));
@@ -57,14 +53,26 @@ export class DockerProxy {
       // happened to hold a request line would be miscounted, which tar and JSON do not.
       for (const m of d.toString('latin1', 0, Math.min(d.length, 4096)).matchAll(REQUEST)) pending.push({ name: endpointOf(m[1]!, m[2]!), t0: performance.now() });
     });
+    const record = (name: string, ms: number) => {
+      const xs = this.calls.get(name) ?? [];
+      xs.push(ms);
+      this.calls.set(name, xs);
+    };
+    // An attached exec's start is answered 101 and then streams until the command ends:
+    // that whole time is what the exec costs the run.
+    let upgraded: { name: string; t0: number } | undefined;
     upstream.on('data', (d: Buffer) => {
       client.write(d);
-      if (pending.length && d.subarray(0, 9).toString('latin1').startsWith('HTTP/1.')) {
+      const head = d.subarray(0, 12).toString('latin1');
+      if (pending.length && head.startsWith('HTTP/1.')) {
         const p = pending.shift()!;
-        const xs = this.calls.get(p.name) ?? [];
-        xs.push(performance.now() - p.t0);
-        this.calls.set(p.name, xs);
+        record(p.name, performance.now() - p.t0);
+        if (head.startsWith('HTTP/1.1 101')) upgraded = { name: `${p.name} (attached, until the command ends)`, t0: p.t0 };
       }
+    });
+    upstream.once('close', () => {
+      if (upgraded) record(upgraded.name, performance.now() - upgraded.t0);
+      upgraded = undefined;
     });
     const end = () => {
       client.destroy();
