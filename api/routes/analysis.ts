@@ -139,7 +139,8 @@ export function analysisRoutes(deps: ApiDeps): Router {
           excerpts: events.map((e) => {
             const d = e.data as Record<string, unknown>;
             const text = String(d.text ?? d.output ?? d.message ?? JSON.stringify(d));
-            return { seq: e.seq, type: e.type, at: e.at.toISOString(), text: text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text };
+            const t = text.trimEnd();
+            return { seq: e.seq, type: e.type, at: e.at.toISOString(), text: t.length > EXCERPT_CHARS ? `${t.slice(0, EXCERPT_CHARS)}…` : t };
           }),
         });
       }
