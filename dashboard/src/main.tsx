@@ -127,8 +127,8 @@ function App() {
           >
             {!product && <option value="">choose…</option>}
             {session.products.map((p) => (
-              <option key={p.id} value={p.slug}>
-                {p.name} ({p.slug})
+              <option key={p.id} value={p.slug} title={p.slug}>
+                {p.name}
               </option>
             ))}
           </select>

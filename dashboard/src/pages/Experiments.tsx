@@ -132,7 +132,9 @@ export function ExperimentPage({ id }: { id: string }) {
           </ul>
         </Field>
         <Field label="Repeats">{e.repeats}</Field>
-        <Field label="Schedule">{e.schedule ? <code>{typeof e.schedule === 'string' ? e.schedule : JSON.stringify(e.schedule)}</code> : <span class="muted">none (started by hand)</span>}</Field>
+        <Field label="Schedule">
+          <Schedules experimentId={e.id} />
+        </Field>
       </dl>
       <section aria-labelledby="var-h">
         <h2 id="var-h">Variants</h2>
@@ -213,5 +215,23 @@ export function ExperimentPage({ id }: { id: string }) {
         </section>
       )}
     </>
+  );
+}
+
+/** Its cron schedules (Temporal owns them): when the next iteration starts by itself. */
+function Schedules({ experimentId }: { experimentId: string }) {
+  const list = useApi<{ items: any[] }>(`/experiments/${encodeURIComponent(experimentId)}/schedules`);
+  if (list.error) return <span class="muted">{list.error.status === 404 ? 'none' : list.error.message}</span>;
+  if (!list.data) return <span class="muted">…</span>;
+  if (!list.data.items.length) return <span class="muted">none (started by hand)</span>;
+  return (
+    <ul class="plain">
+      {list.data.items.map((s) => (
+        <li key={s.id}>
+          <code>{s.cron}</code> {s.timezone}
+          {s.paused ? ' · paused' : s.nextRunAt ? ` · next ${fmt.time(s.nextRunAt)}` : ''}
+        </li>
+      ))}
+    </ul>
   );
 }

@@ -96,7 +96,9 @@ export function ResultsPage({ id, number, compare }: { id: string; number: numbe
             ) : (
               <label class="inline">
                 Baseline{' '}
-                <select value={compare ?? ''} onChange={(e) => navigate(href.results(id, number, Number((e.target as HTMLSelectElement).value) || undefined), { replace: true })}>
+                <select
+                  id="cmp-base"
+                  value={compare ?? ''} onChange={(e) => navigate(href.results(id, number, Number((e.target as HTMLSelectElement).value) || undefined), { replace: true })}>
                   <option value="">none</option>
                   {earlier.map((i) => (
                     <option key={i.number} value={i.number}>

@@ -201,6 +201,7 @@ export function CancelButton({ path, what, onDone }: { path: string; what: strin
 }
 
 const PAGE = 300;
+const LONG_OUTPUT_LINES = 40;
 
 /** The timeline, read a page at a time with `after`; a live run's new events are fetched as they come. */
 function Transcript({ runId, live }: { runId: string; live: boolean }) {
@@ -252,13 +253,25 @@ function Transcript({ runId, live }: { runId: string; live: boolean }) {
 }
 
 function TimelineBody({ item }: { item: ReturnType<typeof timeline>[number] }) {
-  if (item.kind === 'output')
+  if (item.kind === 'output') {
+    // Long output (a raw stream, a build log) folds away; short output reads in place.
+    const lines = item.text.split('\n').length;
+    if (lines <= LONG_OUTPUT_LINES)
+      return (
+        <div>
+          <div class="ev-label">Command output</div>
+          <pre class="code">{item.text}</pre>
+        </div>
+      );
     return (
-      <div>
-        <div class="ev-label">Command output</div>
+      <details>
+        <summary>
+          <span class="ev-label">Command output</span> ({lines} lines)
+        </summary>
         <pre class="code">{item.text}</pre>
-      </div>
+      </details>
     );
+  }
   if (item.kind === 'tool') {
     const { call, result } = item;
     return (
