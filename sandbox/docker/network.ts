@@ -71,6 +71,8 @@ export class SandboxNetworks {
   private checking: Promise<Ready> | undefined;
   private sources: { at: number; byIp: Map<string, SourcePolicy> } | undefined;
   private refreshing: Promise<Map<string, SourcePolicy>> | undefined;
+  /** Bumped when a sandbox joins: a read started before it is not kept. */
+  private generation = 0;
 
   constructor(
     private readonly docker: Docker,
@@ -109,6 +111,17 @@ export class SandboxNetworks {
       env: { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, NO_PROXY: 'localhost,127.0.0.1', no_proxy: 'localhost,127.0.0.1' },
       labels: { [EGRESS_LABEL]: JSON.stringify(rules) },
     };
+  }
+
+  /**
+   * A sandbox joined: what the proxy knows of source addresses is read again on the next
+   * connection, so a new sandbox that got a departed one's address is never judged by the
+   * departed one's list.
+   */
+  sandboxStarted(): void {
+    this.sources = undefined;
+    this.refreshing = undefined;
+    this.generation++;
   }
 
   get proxyListening(): boolean {
@@ -189,11 +202,14 @@ export class SandboxNetworks {
     const fresh = this.sources && Date.now() - this.sources.at < 2000;
     const hit = fresh ? this.sources!.byIp.get(ip) : undefined;
     if (hit) return hit;
-    this.refreshing ??= this.readSources().finally(() => (this.refreshing = undefined));
-    return (await this.refreshing).get(ip) ?? null;
+    const read = (this.refreshing ??= this.readSources().finally(() => {
+      if (this.refreshing === read) this.refreshing = undefined;
+    }));
+    return (await read).get(ip) ?? null;
   }
 
   private async readSources(): Promise<Map<string, SourcePolicy>> {
+    const generation = this.generation;
     const found = await this.docker.listContainers({ filters: { network: [this.egressName], label: [`${LABELS.managed}=true`, EGRESS_LABEL] } });
     const byIp = new Map<string, SourcePolicy>();
     for (const c of found) {
@@ -206,7 +222,7 @@ export class SandboxNetworks {
         // Not a label simlab wrote: that sandbox gets nowhere.
       }
     }
-    this.sources = { at: Date.now(), byIp };
+    if (generation === this.generation) this.sources = { at: Date.now(), byIp };
     return byIp;
   }
 }

@@ -88,6 +88,7 @@ export class DockerSandboxProvider implements SandboxProvider {
     try {
       if (home) await copyImageHome(this.docker, spec.image, container, labels);
       await container.start();
+      if (net) this.networks?.sandboxStarted();
       const info = await container.inspect();
       if (!info.State.Running) throw new Error(`sandbox exited at start: ${info.State.Error || `exit ${info.State.ExitCode}`}`);
       await requireWritableHome(container, spec.image);
