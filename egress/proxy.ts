@@ -135,6 +135,8 @@ export class EgressProxy {
   }
 
   private async tunnel(req: http.IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+    // Bytes a client sends before our answer wait in the socket, not lost while we decide.
+    client.pause();
     client.on('error', () => client.destroy());
     const target = req.url ?? '';
     const colon = target.lastIndexOf(':');
