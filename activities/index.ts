@@ -5,5 +5,5 @@
  */
 export { createRunActivities, type RunActivities, type RunPlan, type PreparedRun } from './runActivities';
 export type { IterationStart } from '../store/iterations';
-export { createSandboxActivities, type SandboxActivities, type SandboxActivityDeps, type ArchiveResult } from './sandboxActivities';
+export { createSandboxActivities, type SandboxActivities, type SandboxActivityDeps, type ArchiveResult, type StepTransitions } from './sandboxActivities';
 export { createAnalysisActivities, type AnalysisActivities, type AnalysisActivityDeps, type AnalyzeRunResult, type IterationResultsSummary } from './analysisActivities';

@@ -24,6 +24,8 @@ import { evaluateRun, type EvaluationSummary } from '../criteria/evaluateRun';
 import { loadRun, loadRunMetrics, recordArchive, recordChanges, recordSandbox } from '../store/runs';
 import type { Judge } from '../criteria/judge';
 import type { Keyring } from '../secrets/keyring';
+import { transitionRun } from '../store/runStatus';
+import type { RunStatus } from '../domain/runLifecycle';
 import { loadRunSecrets } from '../secrets/runSecrets';
 import { DEFAULT_PRICES, type PriceTable } from '../config/prices';
 import { saveVerdict } from '../store/results';
@@ -55,6 +57,18 @@ export interface SandboxActivityDeps {
   slots?: { hold(runId: string): void; release(runId: string): void };
 }
 
+/**
+ * Status changes a step makes itself, in the same activity (since v5): one activity and one
+ * workflow task fewer per change, which is most of a short run's orchestration cost.
+ * Idempotent like every transition, so a retried step changes nothing twice.
+ */
+export interface StepTransitions {
+  /** Before the step's work. */
+  enter?: { to: RunStatus; detail?: string };
+  /** After it succeeded. */
+  leave?: { to: RunStatus; detail?: string };
+}
+
 export interface ArchiveResult {
   archived: boolean;
   bytes?: number;
@@ -62,9 +76,16 @@ export interface ArchiveResult {
 
 export function createSandboxActivities(deps: SandboxActivityDeps) {
   const { prisma, sandboxes } = deps;
+  const enter = async (runId: string, t?: StepTransitions) => {
+    if (t?.enter) await transitionRun(prisma, { runId, ...t.enter });
+  };
+  const leave = async (runId: string, t?: StepTransitions) => {
+    if (t?.leave) await transitionRun(prisma, { runId, ...t.leave });
+  };
   return {
-    async provisionSandbox(runId: string): Promise<ProvisionResult> {
+    async provisionSandbox(runId: string, t?: StepTransitions): Promise<ProvisionResult> {
       const ctx = Context.current();
+      await enter(runId, t);
       // Claimed on this host by prepareRun; held again after a worker restart forgot it.
       deps.slots?.hold(runId);
       return steadyHeartbeat(async () => {
@@ -85,9 +106,10 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
       });
     },
 
-    async runAgent(runId: string): Promise<AgentResult> {
+    async runAgent(runId: string, t?: StepTransitions): Promise<AgentResult> {
       const ctx = Context.current();
       ctx.heartbeat();
+      await enter(runId, t);
       const run = await loadRun(prisma, runId);
       return runAgentStep({ prisma, artifacts: deps.artifacts, anthropic: deps.anthropic ?? {}, prices: deps.prices ?? DEFAULT_PRICES }, run, sandboxes.attach(runId), await loadRunSecrets(prisma, deps.keyring, run), {
         heartbeat: () => ctx.heartbeat(),
@@ -96,9 +118,10 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
       });
     },
 
-    async evaluateRun(runId: string): Promise<EvaluationSummary> {
+    async evaluateRun(runId: string, t?: StepTransitions): Promise<EvaluationSummary> {
       const ctx = Context.current();
-      return steadyHeartbeat(async () => {
+      await enter(runId, t);
+      const summary = await steadyHeartbeat(async () => {
         const run = await loadRun(prisma, runId);
         const metrics = await loadRunMetrics(prisma, runId);
         const secrets = await loadRunSecrets(prisma, deps.keyring, run);
@@ -117,6 +140,8 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
           redactingWriter(transcriptWriter(prisma, runId), secrets.redactor),
         );
       });
+      await leave(runId, t);
+      return summary;
     },
 
     async archiveSandbox(runId: string): Promise<ArchiveResult> {

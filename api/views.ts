@@ -95,6 +95,8 @@ export async function runDetailView(prisma: PrismaClient, ctx: ViewContext, orga
       goalResults: { orderBy: { index: 'asc' }, include: { criteria: { orderBy: { index: 'asc' } } } },
       task: { select: { name: true } },
       environment: { select: { name: true } },
+      taskSnapshot: { select: { content: true } },
+      environmentSnapshot: { select: { content: true } },
     },
   });
   if (!r) return null;
@@ -152,6 +154,6 @@ export async function runDetailView(prisma: PrismaClient, ctx: ViewContext, orga
       archiveNote: r.archiveNote,
     },
     temporal: { workflowId: r.workflowId, url: workflowUiLink(ctx.temporalUi, r.workflowId) },
-    snapshots: { task: r.taskSnapshot, environment: r.environmentSnapshot },
+    snapshots: { task: r.taskSnapshot.content, environment: r.environmentSnapshot.content },
   };
 }

@@ -24,26 +24,45 @@ export const commandHarness: AgentHarness = {
     const { sandbox } = ctx;
     const started = await startOrResume(ctx);
     ctx.heartbeat();
-    for (;;) {
-      const state = await sandbox.processState(started.processId);
-      if (state.state === 'exited') return { exitCode: state.exitCode, timedOut: false, durationMs: Date.now() - started.startedAt.getTime(), stopReason: 'exited' };
-      if (Date.now() - started.startedAt.getTime() >= ctx.timeoutMs) {
-        return { exitCode: null, timedOut: true, durationMs: Date.now() - started.startedAt.getTime(), stopReason: 'timeout' };
-      }
-      // The transcript follows the agent as it works; a failed read is retried next poll.
-      await ctx.pollOutput(false).catch(() => undefined);
-      try {
-        await Promise.race([sleep(POLL_MS), ctx.cancelled]);
-      } catch (err) {
-        // Only a cancelled run stops its agent. A worker shutting down (deploy, restart)
-        // leaves it running: the retried step resumes waiting for it.
-        if (ctx.cancelRequested()) await sandbox.stopProcessesSinceBaseline().catch(() => undefined);
-        throw err;
-      }
-      ctx.heartbeat();
+    // Woken by the agent's end itself; the poll interval only paces output and heartbeats.
+    const watch = sandbox.watchProcessExit(started.processId);
+    try {
+      return await waitForAgent(ctx, started, watch.exited);
+    } finally {
+      watch.close();
     }
   },
 };
+
+async function waitForAgent(ctx: HarnessContext, started: { processId: string; startedAt: Date }, exited: Promise<void>) {
+  const { sandbox } = ctx;
+  let exitSeen = false;
+  const onExit = exited.then(() => {
+    exitSeen = true;
+  });
+  // Short agents end before the event stream is open: the first checks come quickly.
+  let interval = 50;
+  for (;;) {
+    const state = await sandbox.processState(started.processId);
+    if (state.state === 'exited') return { exitCode: state.exitCode, timedOut: false, durationMs: Date.now() - started.startedAt.getTime(), stopReason: 'exited' as const };
+    if (Date.now() - started.startedAt.getTime() >= ctx.timeoutMs) {
+      return { exitCode: null, timedOut: true, durationMs: Date.now() - started.startedAt.getTime(), stopReason: 'timeout' as const };
+    }
+    // The transcript follows the agent as it works; a failed read is retried next poll.
+    await ctx.pollOutput(false).catch(() => undefined);
+    try {
+      // Once the exit event came, only Docker's state may lag: look again shortly.
+      await Promise.race([sleep(exitSeen ? 50 : interval), ...(exitSeen ? [] : [onExit]), ctx.cancelled]);
+    } catch (err) {
+      // Only a cancelled run stops its agent. A worker shutting down (deploy, restart)
+      // leaves it running: the retried step resumes waiting for it.
+      if (ctx.cancelRequested()) await sandbox.stopProcessesSinceBaseline().catch(() => undefined);
+      throw err;
+    }
+    interval = Math.min(POLL_MS, interval * 2);
+    ctx.heartbeat();
+  }
+}
 
 async function startOrResume(ctx: HarnessContext) {
   const { sandbox, run } = ctx;

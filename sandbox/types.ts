@@ -79,6 +79,11 @@ export interface SandboxFile {
   owner?: SandboxUser;
 }
 
+export interface ProcessWatch {
+  exited: Promise<void>;
+  close(): void;
+}
+
 export interface Sandbox {
   readonly runId: string;
   /** The provider's own id for it (a container id). */
@@ -88,6 +93,8 @@ export interface Sandbox {
   createProcess(spec: ProcessSpec): Promise<string>;
   startProcess(processId: string): Promise<void>;
   processState(processId: string): Promise<ProcessState>;
+  /** Settles when the process ends (or may have: callers still check processState). Close it when done. */
+  watchProcessExit(processId: string): ProcessWatch;
   /** Writes files into an existing directory. */
   writeFiles(dir: string, files: SandboxFile[]): Promise<void>;
   /** Unpacks a tar stream (already checked: relative names, owners set) into an existing directory. */

@@ -15,12 +15,16 @@ export const MAX_ANALYSED_EVENTS = 20_000;
 export async function loadRunFacts(prisma: PrismaClient, runId: string): Promise<RunFacts | null> {
   const run = await prisma.run.findUnique({
     where: { id: runId },
-    include: { goalResults: { orderBy: { index: 'asc' }, include: { criteria: { orderBy: { index: 'asc' } } } } },
+    include: {
+      goalResults: { orderBy: { index: 'asc' }, include: { criteria: { orderBy: { index: 'asc' } } } },
+      taskSnapshot: { select: { content: true } },
+      environmentSnapshot: { select: { content: true } },
+    },
   });
   if (!run) return null;
   const events = await prisma.runEvent.findMany({ where: { runId }, orderBy: { seq: 'asc' }, take: MAX_ANALYSED_EVENTS });
-  const env = run.environmentSnapshot as { agent?: { harness?: string; command?: string } };
-  const task = run.taskSnapshot as { prompt?: string };
+  const env = run.environmentSnapshot.content as { agent?: { harness?: string; command?: string } };
+  const task = run.taskSnapshot.content as { prompt?: string };
   return {
     runId: run.id,
     iterationId: run.iterationId,

@@ -5,6 +5,7 @@
 import { Prisma, type PrismaClient } from '../prisma/client';
 import type { Environment, Task } from '../prisma/generated/client';
 import { newId } from '../domain/ids';
+import { putSnapshots } from './snapshots';
 import { iterationWorkflowId, runWorkflowId } from '../domain/workflowIds';
 import { RUN_STATUSES, type IterationStatus, type RunStatus } from '../domain/runLifecycle';
 
@@ -81,13 +82,14 @@ async function insertIteration(
       workflowId: runWorkflowId(id),
       taskVersion: spec.task.version,
       environmentVersion: spec.environment.version,
-      taskSnapshot: spec.taskSnapshot,
-      environmentSnapshot: spec.environmentSnapshot,
       variant: spec.variant ?? null,
       repeat: spec.repeat ?? null,
     };
   });
   const number = await prisma.$transaction(async (tx) => {
+    // Stored once per distinct definition, not copied into every run row.
+    const taskHashes = await putSnapshots(tx, input.specs.map((spec) => spec.taskSnapshot));
+    const environmentHashes = await putSnapshots(tx, input.specs.map((spec) => spec.environmentSnapshot));
     const { lastIterationNumber } = input.experimentId
       ? await tx.experiment.update({
           where: { id: input.experimentId },
@@ -113,7 +115,7 @@ async function insertIteration(
         launchKey: input.launchKey ?? null,
       },
     });
-    await tx.run.createMany({ data: runs.map((r) => ({ ...r, eventCount: 1 })) });
+    await tx.run.createMany({ data: runs.map((r, i) => ({ ...r, taskSnapshotHash: taskHashes[i]!, environmentSnapshotHash: environmentHashes[i]!, eventCount: 1 })) });
     await tx.runStatusChange.createMany({ data: runs.map((r) => ({ runId: r.id, from: null, to: 'queued' })) });
     // Each run's transcript opens with its queuing (event 1), written in bulk.
     await tx.runEvent.createMany({ data: runs.map((r) => ({ runId: r.id, seq: 1, type: 'status', data: { from: null, to: 'queued' } })) });
@@ -179,24 +181,25 @@ export interface IterationProgress {
   ended: number;
 }
 
-/** Counts and the mean score, computed by the database: never every run in memory. */
+/**
+ * Counts and the mean score from the iteration's aggregate rows (kept by triggers as runs
+ * change, migration 20261123250000_iteration_counts): a few rows, whatever the iteration's size.
+ */
 export async function iterationProgress(prisma: PrismaClient, iterationId: string): Promise<IterationProgress> {
-  const [groups, verdicts, mean] = await Promise.all([
-    prisma.run.groupBy({ by: ['status'], where: { iterationId }, _count: { _all: true } }),
-    prisma.run.groupBy({ by: ['passed'], where: { iterationId, status: 'completed', passed: { not: null } }, _count: { _all: true } }),
-    prisma.run.aggregate({ where: { iterationId, score: { not: null } }, _avg: { score: true } }),
-  ]);
+  const rows = await prisma.iterationRunCount.findMany({ where: { iterationId } });
   const byStatus: Partial<Record<RunStatus, number>> = {};
   for (const s of RUN_STATUSES) {
-    const n = groups.find((g) => g.status === s)?._count._all ?? 0;
+    const n = rows.find((r) => r.status === s)?.runs ?? 0;
     if (n) byStatus[s] = n;
   }
-  const avg = mean._avg.score;
+  const completed = rows.find((r) => r.status === 'completed');
+  const scored = rows.reduce((n, r) => n + r.scored, 0);
+  const scoreSum = rows.reduce((n, r) => n + r.scoreSum, 0);
   return {
     byStatus,
-    passed: verdicts.find((v) => v.passed === true)?._count._all ?? 0,
-    failedVerdicts: verdicts.find((v) => v.passed === false)?._count._all ?? 0,
-    meanScore: avg === null ? null : Math.round(avg * 100) / 100,
+    passed: completed?.passed ?? 0,
+    failedVerdicts: completed?.failedVerdicts ?? 0,
+    meanScore: scored === 0 ? null : Math.round((scoreSum / scored) * 100) / 100,
     ended: (byStatus.completed ?? 0) + (byStatus.failed ?? 0) + (byStatus.cancelled ?? 0),
   };
 }

@@ -35,8 +35,8 @@ export async function loadRun(prisma: PrismaClient, runId: string): Promise<RunR
       environmentId: true,
       status: true,
       cancelRequestedAt: true,
-      taskSnapshot: true,
-      environmentSnapshot: true,
+      taskSnapshot: { select: { content: true } },
+      environmentSnapshot: { select: { content: true } },
     },
   });
   if (!run) throw new RunStateError(`run ${runId} does not exist`);
@@ -49,8 +49,8 @@ export async function loadRun(prisma: PrismaClient, runId: string): Promise<RunR
     environmentId: run.environmentId,
     status: run.status as RunStatus,
     cancelRequestedAt: run.cancelRequestedAt,
-    task: run.taskSnapshot as unknown as TaskDefinition,
-    environment: run.environmentSnapshot as unknown as EnvironmentDefinition,
+    task: run.taskSnapshot.content as unknown as TaskDefinition,
+    environment: run.environmentSnapshot.content as unknown as EnvironmentDefinition,
   };
 }
 

@@ -18,4 +18,6 @@ export const PATCHES = {
   runReportsToIteration: 'simlab-v5-run-reports-to-iteration',
   /** v5: a run claims its Docker host on the claim queue, served only by hosts with a free sandbox slot. */
   hostSlots: 'simlab-v5-host-slots',
+  /** v5: sandbox steps make their own status changes (creating_sandbox, running, evaluating, analyzing). */
+  stepTransitions: 'simlab-v5-step-transitions',
 } as const;

@@ -23,7 +23,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { RunActivities, RunPlan, SandboxActivities } from '../activities';
+import type { RunActivities, RunPlan, SandboxActivities, StepTransitions } from '../activities';
 import type { ExternalSandboxActivities } from '../activities/sandboxActivities';
 import type { FailureCategory, RunStatus } from '../domain/runLifecycle';
 import { NON_RETRYABLE_ERRORS } from '../domain/errors';
@@ -139,6 +139,15 @@ async function executeRun({ runId }: RunWorkflowInput): Promise<RunWorkflowResul
     status = to;
     upsertSearchAttributes([{ key: SA.runStatus, value: to }]);
   };
+  /** A status a step activity makes itself: said in the Web UI as the step starts. */
+  const entered = (to: RunStatus) => {
+    status = to;
+    upsertSearchAttributes([{ key: SA.runStatus, value: to }]);
+  };
+  const entering = (to: RunStatus, detail?: string): StepTransitions => {
+    entered(to);
+    return { enter: { to, ...(detail ? { detail } : {}) } };
+  };
 
   let step: Step = 'prepare';
   let plan: RunPlan | undefined;
@@ -168,14 +177,20 @@ async function executeRun({ runId }: RunWorkflowInput): Promise<RunWorkflowResul
       ]);
     }
 
+    // v5: steps make their own status changes (StepTransitions): no activity of their own.
+    const folded = patched(PATCHES.stepTransitions);
     step = 'setup';
-    await transition('creating_sandbox');
-    await sandbox.provisionSandbox(runId);
+    if (folded) await sandbox.provisionSandbox(runId, entering('creating_sandbox'));
+    else {
+      await transition('creating_sandbox');
+      await sandbox.provisionSandbox(runId);
+    }
 
     step = 'agent';
-    await transition('running');
+    const external = plan.harness === 'external';
+    if (!folded || external) await transition('running');
     // v4: the agent is a client outside simlab; only runs of the external harness take this path.
-    if (plan.harness === 'external' && patched(PATCHES.externalHarness)) {
+    if (external && patched(PATCHES.externalHarness)) {
       ext.start(plan);
       const idleSeconds = plan.idleTimeoutSeconds ?? 1800;
       for (;;) {
@@ -208,17 +223,22 @@ async function executeRun({ runId }: RunWorkflowInput): Promise<RunWorkflowResul
         }
       }
     } else {
-      const agent = await agentActivities(plan).runAgent(runId);
+      const agent = await agentActivities(plan).runAgent(runId, ...(folded && !external ? [entering('running')] : []));
       const agentDetail = agent.timedOut
         ? `agent timed out after ${plan.agentTimeoutSeconds}s and was stopped`
         : `agent exited with ${agent.exitCode} after ${Math.round(agent.durationMs / 1000)}s`;
 
       step = 'evaluation';
-      await transition('evaluating', agentDetail);
-      verdict = await sandbox.evaluateRun(runId);
-
-      step = 'analysis';
-      await transition('analyzing');
+      if (folded) {
+        verdict = await sandbox.evaluateRun(runId, { ...entering('evaluating', agentDetail), leave: { to: 'analyzing' } });
+        step = 'analysis';
+        entered('analyzing');
+      } else {
+        await transition('evaluating', agentDetail);
+        verdict = await sandbox.evaluateRun(runId);
+        step = 'analysis';
+        await transition('analyzing');
+      }
       final = {
         to: 'completed',
         detail: verdict.passed === null ? 'verdict incomplete: some criteria were not evaluated' : verdict.passed ? 'passed' : 'did not pass',

@@ -153,11 +153,11 @@ export function runRoutes(deps: ApiDeps): Router {
     const { organizationId } = principal(req);
     const run = await prisma.run.findFirst({
       where: { id: req.params.id, organizationId },
-      select: { id: true, environmentSnapshot: true, agentExitCode: true, agentStartedAt: true, createdAt: true },
+      select: { id: true, environmentSnapshot: { select: { content: true } }, agentExitCode: true, agentStartedAt: true, createdAt: true },
     });
     if (!run) throw notFound('run', req.params.id);
     const events = await readEvents(prisma, run.id, { limit: 100_000, types: ['tool_call', 'tool_result', 'agent_message'] });
-    const env = run.environmentSnapshot as { agent?: { harness?: string; command?: string } };
+    const env = run.environmentSnapshot.content as { agent?: { harness?: string; command?: string } };
     const fallback = env.agent?.harness === 'command' && env.agent.command
       ? { command: env.agent.command, exitCode: run.agentExitCode, at: (run.agentStartedAt ?? run.createdAt).toISOString() }
       : undefined;

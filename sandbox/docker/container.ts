@@ -15,6 +15,7 @@ import {
   type ExecResult,
   type ProcessSpec,
   type ProcessState,
+  type ProcessWatch,
   type Sandbox,
   type SandboxFile,
   type SandboxUser,
@@ -144,6 +145,46 @@ export class DockerSandbox implements Sandbox {
     // Docker reports a created-but-never-started exec as not running, no exit code, no pid.
     if (info.ExitCode === null && !info.Pid) return { state: 'created' };
     return { state: 'exited', exitCode: info.ExitCode ?? null };
+  }
+
+  /**
+   * Resolves when the process (a detached exec) ends, from Docker's `exec_die` event: a
+   * waiting harness learns of the end at once instead of at its next poll. Never rejects;
+   * a lost event stream only means the caller's poll notices instead.
+   */
+  watchProcessExit(processId: string): ProcessWatch {
+    let stream: NodeJS.ReadableStream & { destroy?: () => void } | undefined;
+    let closed = false;
+    const exited = new Promise<void>((resolve) => {
+      this.docker
+        .getEvents({ filters: { container: [this.id], event: ['exec_die'] } })
+        .then((s) => {
+          stream = s as typeof stream;
+          if (closed) return stream!.destroy?.();
+          let pending = '';
+          s.on('data', (d: Buffer) => {
+            pending += d.toString('utf8');
+            const lines = pending.split('\n');
+            pending = lines.pop() ?? '';
+            for (const line of lines) {
+              try {
+                if ((JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } }).Actor?.Attributes?.execID === processId) resolve();
+              } catch {
+                // not an event line: ignore
+              }
+            }
+          });
+          s.on('error', () => undefined);
+        })
+        .catch(() => undefined);
+    });
+    return {
+      exited,
+      close: () => {
+        closed = true;
+        stream?.destroy?.();
+      },
+    };
   }
 
   async writeFiles(dir: string, files: SandboxFile[]): Promise<void> {

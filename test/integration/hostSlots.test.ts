@@ -24,9 +24,9 @@ it('each worker runs at most its host slots at once, and both take runs', async 
   for (const [hostId, slots] of Object.entries(hosts)) {
     children.push(await startWorkerProcess(h, { SIMLAB_HOST_ID: hostId, SIMLAB_HOST_SLOTS: String(slots), SIMLAB_DEPLOYMENT_ID: h.deploymentId }));
   }
-  const envIds = [];
+  const envIds: string[] = [];
   for (let i = 0; i < 4; i++) envIds.push(await h.createEnvironment({ name: `slow-${i}`, agent: { harness: 'command', command: 'sleep 3; echo done > hello.txt' } }));
-  const taskIds = [];
+  const taskIds: string[] = [];
   for (let i = 0; i < 2; i++) taskIds.push(await h.createTask(task([{ name: 'done', evaluationType: 'bash_command', command: 'grep -q done hello.txt' }])));
   // The harness's API keeps 4 runs of an iteration in flight: more than the 3 slots of both hosts.
   const runIds = (await Promise.all(taskIds.map((t) => h.runTask(t, envIds)))).flat();

@@ -76,7 +76,9 @@ describe('a run', () => {
     expect(listing).toMatch(/agent\/hello\.txt/);
     // simlab's own files (prompt, log) are not part of the agent's home.
     expect(listing).not.toMatch(/\.simlab/);
+    // The workflow reports to its iteration after the run's last status is written.
     const handle = h.client.workflow.getHandle(`simlab-run-${runId}`);
+    await handle.result();
     expect((await handle.describe()).status.name).toBe('COMPLETED');
   });
 

@@ -2,6 +2,7 @@
 import { LABELS, shellArgv, type SandboxIdentity } from '../../sandbox';
 import { normalizeEnvironment, type EnvironmentDefinition } from '../../domain/contract';
 import { newId } from '../../domain/ids';
+import { putSnapshots } from '../../store/snapshots';
 import { reapOrphans } from '../../workers/reaper';
 import { startHarness, type Harness } from './harness';
 import { TEST_IMAGE } from './env';
@@ -127,8 +128,7 @@ describe('sandbox', () => {
         status: 'running',
         taskVersion: 1,
         environmentVersion: 1,
-        taskSnapshot: taskRow.definition as object,
-        environmentSnapshot: envRow.definition as object,
+        ...(await snapshotsOf(taskRow.definition, envRow.definition)),
       },
     });
     await createSandbox({ runId, iterationId, organizationId: h.org.organizationId, hostId: h.hostId, deploymentId: h.deploymentId }, env());
@@ -150,8 +150,7 @@ describe('sandbox', () => {
         workflowId: `simlab-run-${queuedId}`,
         taskVersion: 1,
         environmentVersion: 1,
-        taskSnapshot: taskRow.definition as object,
-        environmentSnapshot: envRow.definition as object,
+        ...(await snapshotsOf(taskRow.definition, envRow.definition)),
       },
     });
     const sweep = await reapOrphans({ sandboxes: h.sandboxes, prisma: h.prisma, client: h.client, hostId: h.hostId, deploymentId: h.deploymentId, stuckAfterMs: 0 });
@@ -159,3 +158,8 @@ describe('sandbox', () => {
     expect(await h.prisma.run.findUniqueOrThrow({ where: { id: queuedId } })).toMatchObject({ status: 'failed', failureCategory: 'infra' });
   });
 });
+
+async function snapshotsOf(task: unknown, environment: unknown) {
+  const [taskSnapshotHash, environmentSnapshotHash] = await putSnapshots(h.prisma, [task, environment]);
+  return { taskSnapshotHash: taskSnapshotHash!, environmentSnapshotHash: environmentSnapshotHash! };
+}

@@ -321,7 +321,7 @@ describe('links, create --file, lifecycle, frozen snapshots', () => {
     const pg = new PgClient({ connectionString: testEnv().databaseUrl });
     await pg.connect();
     try {
-      await expect(pg.query(`UPDATE "Run" SET "taskSnapshot" = '{}' WHERE id = $1`, [runId])).rejects.toThrow(/frozen/);
+      await expect(pg.query(`UPDATE "Run" SET "taskSnapshotHash" = 'other' WHERE id = $1`, [runId])).rejects.toThrow(/frozen/);
       await expect(pg.query(`UPDATE "Run" SET "environmentVersion" = 99 WHERE id = $1`, [runId])).rejects.toThrow(/frozen/);
     } finally {
       await pg.end();

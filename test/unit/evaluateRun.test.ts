@@ -25,6 +25,7 @@ function scriptedSandbox(answer: (argv: string[], opts: ExecOptions) => Partial<
     createProcess: unused,
     startProcess: unused,
     processState: unused,
+    watchProcessExit: unused,
     writeFiles: unused,
     writeArchive: unused,
     readFileTail: unused,

@@ -12,7 +12,7 @@ import { Context } from '@temporalio/activity';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type LogEntry } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { PreparedRun, RunActivities, RunPlan, SandboxActivities } from '../../activities';
+import type { PreparedRun, RunActivities, RunPlan, SandboxActivities, StepTransitions } from '../../activities';
 import type { TransitionInput, TransitionResult } from '../../store/runStatus';
 import { canTransition, isTerminal, type IterationStatus, type RunStatus } from '../../domain/runLifecycle';
 import { RunStateError } from '../../domain/errors';
@@ -147,10 +147,14 @@ export async function startWorld(): Promise<World> {
     return attempt;
   };
   const scripted = <K extends SandboxStep>(activity: K, fallback: Result<K>) =>
-    async (runId: string): Promise<Result<K>> => {
+    async (runId: string, t?: StepTransitions): Promise<Result<K>> => {
       const attempt = record(activity, runId);
+      // Like the real steps (activities/sandboxActivities.ts): their own status changes, through the store's rules.
+      if (t?.enter) await activities.transitionRun({ runId, ...t.enter });
       const step = scripts.get(runId)?.[activity] as ((runId: string, attempt: number) => Promise<Result<K>>) | undefined;
-      return step ? step(runId, attempt) : fallback;
+      const result = step ? await step(runId, attempt) : fallback;
+      if (t?.leave) await activities.transitionRun({ runId, ...t.leave });
+      return result;
     };
 
   const activities: Activities = {
