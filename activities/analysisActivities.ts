@@ -86,77 +86,80 @@ export function createAnalysisActivities(deps: AnalysisActivityDeps) {
      * or a second call, returns what was stored first.
      */
     async computeIterationResults(input: { iterationId: string }): Promise<IterationResultsSummary> {
-      const stored = await findIterationResult(prisma, input.iterationId);
-      if (stored) return { iterationId: input.iterationId, sha256: stored.sha256, clusters: (JSON.parse(stored.document) as IterationResults).clusters.length, computed: false };
-      const it = await prisma.iteration.findUnique({ where: { id: input.iterationId }, select: { id: true, number: true, experimentId: true } });
-      if (!it) throw new RunStateError(`iteration ${input.iterationId} does not exist`);
-      const live = await prisma.run.count({ where: { iterationId: it.id, status: { notIn: ['completed', 'failed', 'cancelled'] } } });
-      if (live) throw new RunStateError(`iteration ${it.id} still has ${live} run(s) that have not ended: its results are computed once they all have`);
-      const cfg = await configOf(prisma, it.id);
-      const runs: ResultsRun[] = [];
-      let finishedAt: Date | null = null;
-      for (let after: string | undefined; ; ) {
-        heartbeat();
-        const page = await prisma.run.findMany({
-          where: { iterationId: it.id, ...(after ? { id: { gt: after } } : {}) },
-          orderBy: { id: 'asc' },
-          take: PAGE,
-          select: { id: true, taskId: true, environmentId: true, variant: true, status: true, score: true, passed: true, failureCategory: true, failureMessage: true, finishedAt: true },
-        });
-        if (!page.length) break;
-        const analyses = await iterationAnalyses(prisma, it.id, page.map((r) => r.id));
-        const failingIds = page.filter((r) => r.passed === false || r.status === 'failed').map((r) => r.id);
-        const failingCriteria = new Map<string, { name: string; evidence: string }[]>();
-        const failing = failingIds.length
-          ? await prisma.criterionResult.findMany({ where: { runId: { in: failingIds }, OR: [{ passed: false }, { status: 'error' }] }, orderBy: [{ runId: 'asc' }, { goalResultId: 'asc' }, { index: 'asc' }], select: { runId: true, name: true, evidence: true } })
-          : [];
-        for (const c of failing) failingCriteria.set(c.runId, [...(failingCriteria.get(c.runId) ?? []), { name: c.name, evidence: c.evidence.slice(0, 2000) }]);
-        for (const r of page) {
-          if (!isTerminal(r.status as RunStatus)) throw new RunStateError(`run ${r.id} has not ended`);
-          const doc = analyses.get(r.id) ?? (await analyze(r.id, cfg));
-          if (r.finishedAt && (!finishedAt || r.finishedAt > finishedAt)) finishedAt = r.finishedAt;
-          runs.push({
-            runId: r.id,
-            taskId: r.taskId,
-            environmentId: r.environmentId,
-            variant: r.variant,
-            status: r.status,
-            score: r.score,
-            passed: r.passed,
-            failureCategory: r.failureCategory,
-            failureMessage: r.failureMessage,
-            signals: doc.signals,
-            friction: doc.friction.points,
-            failingCriteria: failingCriteria.get(r.id) ?? [],
-          });
-        }
-        after = page[page.length - 1]!.id;
-      }
-      const previous = it.experimentId ? await previousIterationResult(prisma, it.experimentId, it.number) : null;
-      const previousClusters = previous ? (JSON.parse(previous.document) as IterationResults).clusters.map((c) => ({ name: c.name, signature: c.signature })) : [];
+      // Steady heartbeats: analysing runs that were not yet analysed, or a model's clustering, may take a while.
       const timer = setInterval(() => heartbeat(), 3000);
-      let results: IterationResults;
       try {
-        results = await computeResults({
-          iterationId: it.id,
-          experimentId: it.experimentId,
-          iteration: it.number,
-          finishedAt: finishedAt?.toISOString() ?? null,
-          config: cfg.config,
-          runs,
-          previousClusters,
-          ...(deps.model ? { model: deps.model } : {}),
-        });
+        return await computeOnce(input.iterationId);
       } finally {
         clearInterval(timer);
       }
-      if (cfg.problem) results.analysis.problems.unshift(cfg.problem);
-      const document = JSON.stringify(results);
-      const saved = await saveIterationResult(prisma, { iterationId: it.id, experimentId: it.experimentId, number: it.number, document });
-      // A concurrent call may have stored first: its text is the iteration's results.
-      return { iterationId: it.id, sha256: saved.sha256, clusters: (JSON.parse(saved.document) as IterationResults).clusters.length, computed: saved.document === document };
     },
   };
+
+  async function computeOnce(iterationId: string): Promise<IterationResultsSummary> {
+    const stored = await findIterationResult(prisma, iterationId);
+    if (stored) return { iterationId, sha256: stored.sha256, clusters: (JSON.parse(stored.document) as IterationResults).clusters.length, computed: false };
+    const it = await prisma.iteration.findUnique({ where: { id: iterationId }, select: { id: true, number: true, experimentId: true } });
+    if (!it) throw new RunStateError(`iteration ${iterationId} does not exist`);
+    const live = await prisma.run.count({ where: { iterationId: it.id, status: { notIn: ['completed', 'failed', 'cancelled'] } } });
+    if (live) throw new RunStateError(`iteration ${it.id} still has ${live} run(s) that have not ended: its results are computed once they all have`);
+    const cfg = await configOf(prisma, it.id);
+    const runs: ResultsRun[] = [];
+    let finishedAt: Date | null = null;
+    for (let after: string | undefined; ; ) {
+      const page = await prisma.run.findMany({
+        where: { iterationId: it.id, ...(after ? { id: { gt: after } } : {}) },
+        orderBy: { id: 'asc' },
+        take: PAGE,
+        select: { id: true, taskId: true, environmentId: true, variant: true, status: true, score: true, passed: true, failureCategory: true, failureMessage: true, finishedAt: true },
+      });
+      if (!page.length) break;
+      const analyses = await iterationAnalyses(prisma, it.id, page.map((r) => r.id));
+      const failingIds = page.filter((r) => r.passed === false || r.status === 'failed').map((r) => r.id);
+      const failingCriteria = new Map<string, { name: string; evidence: string }[]>();
+      const failing = failingIds.length
+        ? await prisma.criterionResult.findMany({ where: { runId: { in: failingIds }, OR: [{ passed: false }, { status: 'error' }] }, orderBy: [{ runId: 'asc' }, { goalResultId: 'asc' }, { index: 'asc' }], select: { runId: true, name: true, evidence: true } })
+        : [];
+      for (const c of failing) failingCriteria.set(c.runId, [...(failingCriteria.get(c.runId) ?? []), { name: c.name, evidence: c.evidence.slice(0, 2000) }]);
+      for (const r of page) {
+        if (!isTerminal(r.status as RunStatus)) throw new RunStateError(`run ${r.id} has not ended`);
+        const doc = analyses.get(r.id) ?? (await analyze(r.id, cfg));
+        if (r.finishedAt && (!finishedAt || r.finishedAt > finishedAt)) finishedAt = r.finishedAt;
+        runs.push({
+          runId: r.id,
+          taskId: r.taskId,
+          environmentId: r.environmentId,
+          variant: r.variant,
+          status: r.status,
+          score: r.score,
+          passed: r.passed,
+          failureCategory: r.failureCategory,
+          failureMessage: r.failureMessage,
+          signals: doc.signals,
+          friction: doc.friction.points,
+          failingCriteria: failingCriteria.get(r.id) ?? [],
+        });
+      }
+      after = page[page.length - 1]!.id;
+    }
+    const previous = it.experimentId ? await previousIterationResult(prisma, it.experimentId, it.number) : null;
+    const previousClusters = previous ? (JSON.parse(previous.document) as IterationResults).clusters.map((c) => ({ name: c.name, signature: c.signature })) : [];
+    const results = await computeResults({
+        iterationId: it.id,
+        experimentId: it.experimentId,
+        iteration: it.number,
+        finishedAt: finishedAt?.toISOString() ?? null,
+        config: cfg.config,
+        runs,
+        previousClusters,
+        ...(deps.model ? { model: deps.model } : {}),
+      });
+    if (cfg.problem) results.analysis.problems.unshift(cfg.problem);
+    const document = JSON.stringify(results);
+    const saved = await saveIterationResult(prisma, { iterationId: it.id, experimentId: it.experimentId, number: it.number, document });
+    // A concurrent call may have stored first: its text is the iteration's results.
+    return { iterationId: it.id, sha256: saved.sha256, clusters: (JSON.parse(saved.document) as IterationResults).clusters.length, computed: saved.document === document };
+  }
 }
 
 export type AnalysisActivities = ReturnType<typeof createAnalysisActivities>;
