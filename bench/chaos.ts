@@ -7,7 +7,9 @@
  * Restarts: the Temporal server, PostgreSQL and the Docker engine each stopped mid-iteration
  * and started again (runRestartTrials), on a private stack (bench/chaosStack.ts).
  *
- *   node dist/bench/chaos.js [--trials N] [--restarts R] [--services temporal,postgres,docker] [--seed S] [--runs-per-trial K] [--json]
+ *   node dist/bench/chaos.js [--trials N] [--restarts R] [--services temporal,postgres,docker]
+ *                            [--restart-at running,creating_sandbox,...] [--seed S] [--runs-per-trial K] [--json]
+ *                            [--stack-name simlab-chaos --temporal-port 7240 --pg-port 5440]
  *
  * N SIGKILL trials, then R restarts of each service. It starts its own Temporal dev server,
  * PostgreSQL cluster and dockerd (root needed), never the machine's, and removes them at
@@ -114,8 +116,13 @@ interface WorkerProc {
   exited: Promise<void>;
 }
 
+/** Every worker process this process started and that still runs: an interrupted chaos run ends them too. */
+const liveWorkers = new Set<ChildProcess>();
+
 async function startWorker(h: Harness, env: Record<string, string> = {}): Promise<WorkerProc> {
   const child = await startWorkerProcess(h, env);
+  liveWorkers.add(child);
+  child.once('exit', () => liveWorkers.delete(child));
   return { child, exited: new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r()))) };
 }
 
@@ -408,6 +415,8 @@ export interface RestartOptions {
   seed: number;
   /** Runs of the iteration each trial launches (one task, one environment per run). */
   runsPerTrial?: number;
+  /** Where the first run is when the service goes down, cycled over the trials; default: its agent step. */
+  targets?: Exclude<KillTarget, 'any'>[];
   /** How long the service stays down: long enough that callers see it gone, short of the retry budgets. */
   downMs?: number;
   runTimeoutMs?: number;
@@ -524,12 +533,13 @@ export async function runRestartTrials(opts: RestartOptions): Promise<ChaosRepor
       const t0 = Date.now();
       const restartsBefore = worker.restarts;
       try {
-        // The first run is the one hit while its agent works; the others are staggered around it by the iteration.
-        const plans = Array.from({ length: perTrial }, (_, i) => planRun(rng, i === 0 ? 'running' : null)).map((p, i) => (i === 0 ? { ...p, agentSleep: Math.max(p.agentSleep, 4) } : p));
+        // The first run is the one hit at the target step; the others are staggered around it by the iteration.
+        const target = opts.targets?.length ? opts.targets[t % opts.targets.length]! : 'running';
+        const plans = Array.from({ length: perTrial }, (_, i) => planRun(rng, i === 0 ? target : null)).map((p, i) => (i === 0 && target === 'running' ? { ...p, agentSleep: Math.max(p.agentSleep, 4) } : p));
         const tags = plans.map((_, i) => `r${t}${kind[0]}${i}s${seed}`);
         const launchedAt = Date.now();
         const runIds = await launchIteration(h, tags, plans);
-        await waitForKillPoint(h, rng, runIds[0]!, 'running', plans[0]!, launchedAt);
+        await waitForKillPoint(h, rng, runIds[0]!, target, plans[0]!, launchedAt);
         const hitIn = await Promise.all(runIds.map((id) => statusOf(h, id)));
         const timing = await stack.restart(kind, downMs);
         log(
@@ -547,7 +557,7 @@ export async function runRestartTrials(opts: RestartOptions): Promise<ChaosRepor
           if (checked.containersCreated > allowed || (checked.containersCreated < 1 && checked.status === 'completed')) {
             checked.problems.push(`${checked.containersCreated} containers created (hit in ${hitIn[i]})`);
           }
-          const r: RunResult = { trial: t, fault, plan: plans[i]!, target: i === 0 ? 'running' : null, killedIn: hitIn[i]!, durationMs: Date.now() - launchedAt, ...checked };
+          const r: RunResult = { trial: t, fault, plan: plans[i]!, target: i === 0 ? target : null, killedIn: hitIn[i]!, durationMs: Date.now() - launchedAt, ...checked };
           results.push(r);
           for (const p of r.problems) problems.push(`trial ${t} run ${r.runId} (${kind} restart in ${r.killedIn}): ${p}`);
         }
@@ -657,8 +667,16 @@ async function main() {
   const log = (l: string) => console.error(`[chaos ${new Date().toISOString().slice(11, 19)}] ${l}`);
   const { ChaosStack, CHAOS_SERVICES } = require('./chaosStack') as typeof import('./chaosStack');
   // Everything on a stack of its own: restarting its services cannot disturb anything else on this machine.
-  const stack = new ChaosStack({ log });
-  const teardown = () => stack.down().catch((err: Error) => log(`tearing the stack down: ${err.message}`));
+  const stack = new ChaosStack({
+    log,
+    ...(argOf(argv, '--stack-name') ? { name: argOf(argv, '--stack-name')! } : {}),
+    ...(argOf(argv, '--temporal-port') ? { temporalPort: Number(argOf(argv, '--temporal-port')) } : {}),
+    ...(argOf(argv, '--pg-port') ? { pgPort: Number(argOf(argv, '--pg-port')) } : {}),
+  });
+  const teardown = () => {
+    for (const w of liveWorkers) w.kill('SIGKILL');
+    return stack.down().catch((err: Error) => log(`tearing the stack down: ${err.message}`));
+  };
   process.once('SIGINT', () => void teardown().then(() => process.exit(130)));
   process.once('SIGTERM', () => void teardown().then(() => process.exit(143)));
   try {
@@ -672,7 +690,10 @@ async function main() {
         const unknown = only.filter((k) => !CHAOS_SERVICES.includes(k as never));
         if (unknown.length) throw new Error(`--services: unknown ${unknown.join(', ')} (known: ${CHAOS_SERVICES.join(', ')})`);
         const kinds = Array.from({ length: restarts }, () => only as typeof CHAOS_SERVICES).flat();
-        reports.restarts = await runRestartTrials({ harness: h, stack, kinds, seed, runsPerTrial, log });
+        const targets = (argOf(argv, '--restart-at')?.split(',') ?? ['running']) as Exclude<KillTarget, 'any'>[];
+        const badTarget = targets.filter((x) => !TARGETS.includes(x) || x === ('any' as never));
+        if (badTarget.length) throw new Error(`--restart-at: unknown ${badTarget.join(', ')} (known: ${TARGETS.filter((x) => x !== 'any').join(', ')})`);
+        reports.restarts = await runRestartTrials({ harness: h, stack, kinds, targets, seed, runsPerTrial, log });
       }
       console.log(argv.includes('--json') ? JSON.stringify(reports, null, 2) : Object.entries(reports).map(([k, r]) => `== ${k}\n${formatReport(r)}`).join('\n\n'));
       process.exitCode = Object.values(reports).some((r) => r.problems.length) ? 1 : 0;

@@ -47,7 +47,7 @@ it.concurrent('runs survive SIGKILLs of their worker: nothing lost, duplicated o
   expect(report.wrongBlame).toBe(0);
   expect(report.containersLeft).toBe(0);
   expect(await harness.sandboxesLeft()).toEqual([]);
-}, 200_000);
+}, 240_000);
 
 it.concurrent('runs survive restarts of Temporal, PostgreSQL and Docker mid-iteration: right endings, one container each, nothing left', async () => {
   await stack.up();
@@ -74,4 +74,4 @@ it.concurrent('runs survive restarts of Temporal, PostgreSQL and Docker mid-iter
   expect(report.wrongBlame).toBe(0);
   expect(report.containersLeft).toBe(0);
   expect(await harness.sandboxesLeft()).toEqual([]);
-}, 200_000);
+}, 240_000);
