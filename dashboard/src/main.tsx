@@ -44,7 +44,10 @@ function App() {
       .catch((e: ApiError) => setSession(e.status === 401 ? null : undefined));
 
   useEffect(() => {
-    loadSession();
+    // The sign-in page asks nothing: a signed-out browser's question would count as a failed
+    // authentication against its address (api/auth.ts limits those).
+    if (route.page === 'signin') setSession(null);
+    else loadSession();
     const out = () => setSession(null);
     window.addEventListener(SIGNED_OUT_EVENT, out);
     return () => window.removeEventListener(SIGNED_OUT_EVENT, out);
@@ -63,7 +66,6 @@ function App() {
   if (route.page === 'signin') {
     return (
       <SignIn
-        signedIn={!!session}
         onSignedIn={(s) => {
           setSession(s);
           navigate(route.next ?? '/', { replace: true });

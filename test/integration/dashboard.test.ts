@@ -16,6 +16,8 @@ import { startHarness, task, type Harness } from './harness';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createOrganization } from '../../api/tenancy';
 import { createAnalysisActivities } from '../../activities/analysisActivities';
+import { createExperimentIteration } from '../../store/iterations';
+import { runSpecs } from '../../store/experiments';
 
 // The functions handed to page.evaluate run in the browser; their globals, for this Node-typed file.
 declare const document: any, location: any, window: any, localStorage: any, sessionStorage: any;
@@ -386,5 +388,67 @@ describe('dashboard', () => {
     const after = await fetch(`${h.baseUrl}/v1/session`, { headers: { cookie } });
     expect(after.status).toBe(401);
     await shot(page, '15-signed-out');
+  });
+
+  it('stays fast on a 10,000-run iteration: counts from the database, runs a page at a time', async () => {
+    // 10,000 runs (2 environments x 5,000 repeats), ended in the database: 70% passed,
+    // 20% failed verdicts, 10% failed runs.
+    const envB = await h.createEnvironment({ name: 'bulk-b' });
+    const [taskRow, envRows] = await Promise.all([h.prisma.task.findUniqueOrThrow({ where: { id: data.taskId } }), h.prisma.environment.findMany({ where: { id: { in: [data.envId, envB] } } })]);
+    const exp = (await h.api('POST', `/products/${h.org.productSlug}/experiments`, { name: 'ten thousand', taskIds: [data.taskId], environmentIds: [data.envId, envB] })).body;
+    // One run per environment the way an experiment makes them, then copied 4,999 times each in
+    // one statement (creating 10,000 in one transaction is the launcher's business, not this test's).
+    const specs = runSpecs({ tasks: [taskRow], environments: envRows, variants: [{ name: 'base', override: {} }], repeats: 1 });
+    const it = await createExperimentIteration(h.prisma, { organizationId: h.org.organizationId, productId: h.org.productId, experimentId: exp.id, specs });
+    const columns: { column_name: string }[] = await h.prisma.$queryRawUnsafe(`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'Run'`);
+    const copied = (c: string) => (c === 'id' || c === 'workflowId' ? `r."${c}" || '-' || g` : c === 'repeat' ? 'g' : `r."${c}"`);
+    await h.prisma.$executeRawUnsafe(
+      `INSERT INTO "Run" (${columns.map((c) => `"${c.column_name}"`).join(', ')})
+       SELECT ${columns.map((c) => copied(c.column_name)).join(', ')} FROM "Run" r, generate_series(2, 5000) g WHERE r."iterationId" = $1`,
+      it.iterationId,
+    );
+    await h.prisma.iteration.update({ where: { id: it.iterationId }, data: { runCount: 10_000 } });
+    expect(await h.prisma.run.count({ where: { iterationId: it.iterationId } })).toBe(10_000);
+    await h.prisma.$executeRawUnsafe(
+      `UPDATE "Run" SET status = CASE WHEN repeat % 10 = 0 THEN 'failed' ELSE 'completed' END,
+         passed = CASE WHEN repeat % 10 = 0 THEN NULL ELSE repeat % 10 < 8 END,
+         score = CASE WHEN repeat % 10 = 0 THEN NULL ELSE (repeat % 10) * 11 END,
+         "failureCategory" = CASE WHEN repeat % 10 = 0 THEN 'infra' ELSE NULL END,
+         "startedAt" = now() - interval '1 hour', "finishedAt" = now()
+       WHERE "iterationId" = $1`,
+      it.iterationId,
+    );
+    await h.prisma.iteration.update({ where: { id: it.iterationId }, data: { status: 'completed', startedAt: new Date(Date.now() - 3600_000), finishedAt: new Date() } });
+
+    const p = await browser.newPage();
+    await p.setViewport({ width: 1366, height: 900 });
+    await signIn(p, h.org.apiKey);
+    let t0 = Date.now();
+    await p.goto(`${h.baseUrl}/iterations/${it.iterationId}`);
+    await waitForText(p, '10000 of 10000');
+    await waitForText(p, 'Runs of iteration');
+    await p.waitForFunction(() => document.querySelectorAll('.runs tbody tr').length === 25);
+    const iterationMs = Date.now() - t0;
+    expect(await bodyText(p)).toMatch(/Pass rate\s*77\.8%/);
+    // The next page comes by cursor, not by loading the rest.
+    const firstRun = await p.$eval('.runs tbody tr a', (a: any) => a.textContent);
+    await p.click('.pager button:last-child');
+    await p.waitForFunction((id: string) => document.querySelector('.runs tbody tr a')?.textContent !== id, {}, firstRun);
+    await waitForText(p, 'Page 2');
+    await shot(p, '17-iteration-10000-runs');
+    t0 = Date.now();
+    await p.goto(`${h.baseUrl}/p/${h.org.productSlug}/runs`);
+    await p.waitForFunction(() => document.querySelectorAll('.runs tbody tr').length === 25);
+    const runsMs = Date.now() - t0;
+    t0 = Date.now();
+    await p.goto(`${h.baseUrl}/experiments/${exp.id}`);
+    await waitForText(p, 'Iterations');
+    await p.waitForFunction(() => [...document.querySelectorAll('td.num')].some((td: any) => td.textContent === '10000'));
+    const experimentMs = Date.now() - t0;
+    console.log(`[dashboard] 10,000-run iteration: iteration page ${iterationMs} ms, runs page ${runsMs} ms, experiment page ${experimentMs} ms`);
+    // Generous bounds for a shared 2-core machine; what matters is that nothing grows with the run count.
+    expect(iterationMs).toBeLessThan(10_000);
+    expect(runsMs).toBeLessThan(10_000);
+    await p.close();
   });
 });

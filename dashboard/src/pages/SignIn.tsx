@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import type { Session } from '../session';
 
-export function SignIn({ onSignedIn, signedIn }: { onSignedIn: (s: Session) => void; signedIn: boolean }) {
+export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
@@ -34,7 +34,6 @@ export function SignIn({ onSignedIn, signedIn }: { onSignedIn: (s: Session) => v
     <main id="main" class="signin">
       <h1>simlab</h1>
       <p>Sign in with an API key of your organization. <code>npm start</code> prints one; <code>simlab key create</code> makes another.</p>
-      {signedIn && <p class="muted">You are already signed in; signing in again replaces this browser's session.</p>}
       <form onSubmit={submit} autocomplete="off">
         <label for="apiKey">API key</label>
         <input id="apiKey" name="apiKey" type="password" autocomplete="off" spellcheck={false} placeholder="slk_…" required autofocus aria-describedby={error ? 'signin-error' : undefined} />
