@@ -20,7 +20,10 @@ export function kindOf(sql: string): string {
   const verb = (/^\w+/.exec(s)?.[0] ?? '?').toUpperCase();
   if (verb === 'BEGIN' || verb === 'COMMIT' || verb === 'ROLLBACK' || verb === 'SET' || verb === 'SHOW') return verb;
   const table = /(?:from|into|update|join)\s+(?:"?\w+"?\.)?"?(\w+)"?/i.exec(s)?.[1] ?? '';
-  return `${verb} ${table}`.trim();
+  // Which columns an UPDATE sets tells the steps apart (status, agent process, archive...).
+  const set = verb === 'UPDATE' ? /\bset\s+(.*?)\s+where\b/is.exec(s)?.[1] : undefined;
+  const cols = set ? [...set.matchAll(/"(\w+)"\s*=/g)].map((m) => m[1]).filter((c) => c !== 'updatedAt') : [];
+  return `${verb} ${table}${cols.length ? ` (${cols.join(', ')})` : ''}`.trim();
 }
 
 function cstring(buf: Buffer, at: number): [string, number] {
