@@ -1,8 +1,8 @@
 // Bundles the dashboard (dashboard/src, Preact + TSX) into dist/dashboard with esbuild:
 // assets named by content hash and an index.html that loads them. Nothing is fetched at
 // run time from anywhere but the API server itself. Run by `npm run build` and by
-// infra/node.sh's callers (quickstart, tests); rebuilding is cheap (well under a second)
-// and gives the same output for the same sources.
+// quickstart and the tests; rebuilding is cheap (well under a second) and gives the same
+// output for the same sources.
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,13 +29,24 @@ const result = await esbuild.build({
   legalComments: 'none',
 });
 
-fs.rmSync(out, { recursive: true, force: true });
+// A server may be serving this folder while it is rebuilt (tests build it before they start):
+// every file is written under a temporary name and renamed, so a reader never sees half a file,
+// and assets (named by content) of earlier builds are removed only once they are an hour old.
+const writeAtomic = (file, contents) => {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, contents);
+  fs.renameSync(tmp, file);
+};
 fs.mkdirSync(assets, { recursive: true });
-for (const f of result.outputFiles) fs.writeFileSync(f.path, f.contents);
+for (const f of result.outputFiles) writeAtomic(f.path, f.contents);
 const names = result.outputFiles.map((f) => path.basename(f.path));
+for (const old of fs.readdirSync(assets)) {
+  const file = path.join(assets, old);
+  if (!names.includes(old) && Date.now() - fs.statSync(file).mtimeMs > 3600_000) fs.rmSync(file, { force: true });
+}
 const js = names.find((n) => n.endsWith('.js'));
 const css = names.find((n) => n.endsWith('.css'));
-fs.writeFileSync(
+writeAtomic(
   path.join(out, 'index.html'),
   `<!doctype html>
 <html lang="en">

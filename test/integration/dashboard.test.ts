@@ -164,6 +164,10 @@ describe('dashboard', () => {
     expect(await bodyText(page)).toMatch(/COMMAND OUTPUT|Command output/i);
     // Workspace changes: hello.txt added, notes.txt changed with its diff behind a disclosure.
     expect(text).toMatch(/1 added · 1 changed · 0 deleted/);
+    // The run's analysis, as the API has it.
+    const analysis = await h.api('GET', `/runs/${data.runId}/analysis`);
+    expect(analysis.status).toBe(200);
+    await waitForText(page, analysis.body.status === 'pending' ? 'Analysed when the run ends.' : 'Friction points');
     await page.click('ul.changes details summary');
     await waitForText(page, '+fixed');
     const temporal = await page.$eval('a[href*="8233"]', (a) => (a as any).href);

@@ -146,6 +146,7 @@ export function RunPage({ id }: { id: string }) {
         </dl>
       </section>
 
+      <Analysis runId={r.id} live={live} />
       <Transcript runId={r.id} live={live} />
       <Actions runId={r.id} ended={!live} />
       <Changes changes={r.changes} live={live} />
@@ -235,7 +236,7 @@ function Transcript({ runId, live }: { runId: string; live: boolean }) {
       {!events.length && !error && <p class="muted">{ended ? 'No events.' : 'Waiting for the first events…'}</p>}
       <ol class="timeline">
         {items.map((it) => (
-          <li key={it.seq} class={`ev ev-${it.kind === 'event' ? it.event.type : it.kind}`}>
+          <li key={it.seq} id={`ev-${it.seq}`} class={`ev ev-${it.kind === 'event' ? it.event.type : it.kind}`}>
             <span class="seq" title={fmt.time(it.at)}>
               #{it.seq}
             </span>
@@ -356,6 +357,50 @@ function summarize(d: Record<string, unknown>, skip: string[]): string {
     .filter(([k, v]) => !skip.includes(k) && k !== 'output' && v !== null && v !== undefined && typeof v !== 'object')
     .map(([k, v]) => `${k}: ${String(v).slice(0, 200)}`)
     .join(' · ');
+}
+
+/** Friction points (each linked to the transcript events it is about) and signal values, once the run is analysed. */
+function Analysis({ runId, live }: { runId: string; live: boolean }) {
+  const a = useApi<any>(`/runs/${encodeURIComponent(runId)}/analysis`, { pollMs: 3000, poll: (d) => live || d.status === 'pending' });
+  // A server without the analysis routes has nothing to show here.
+  if (a.error?.status === 404 && /no route/.test(a.error.message)) return null;
+  const signals = Object.entries(a.data?.signals ?? {});
+  const points: any[] = a.data?.friction?.points ?? [];
+  return (
+    <section aria-labelledby="an-h">
+      <h2 id="an-h">Analysis</h2>
+      {a.error && <Failure error={a.error} what="the analysis" />}
+      {a.data?.status === 'pending' && <p class="muted">Analysed when the run ends.</p>}
+      {a.data && a.data.status !== 'pending' && (
+        <>
+          <h3>Friction points</h3>
+          {points.length === 0 && <p class="muted">None found.</p>}
+          <ul>
+            {points.map((p, i) => (
+              <li key={i}>
+                <span class="badge verdict-incomplete">{String(p.kind).replace(/_/g, ' ')}</span> {p.description}{' '}
+                {p.seqs.filter((q: number) => q > 0).map((q: number) => (
+                  <a key={q} href={`#ev-${q}`} class="muted">
+                    #{q}{' '}
+                  </a>
+                ))}
+              </li>
+            ))}
+          </ul>
+          {signals.length > 0 && (
+            <dl class="facts">
+              {signals.map(([k, v]) => (
+                <Field key={k} label={k}>
+                  {v === null ? '–' : String(v)}
+                </Field>
+              ))}
+            </dl>
+          )}
+          {a.data.problems?.length > 0 && <p class="muted">Not analysed: {a.data.problems.join('; ')}</p>}
+        </>
+      )}
+    </section>
+  );
 }
 
 function Actions({ runId, ended }: { runId: string; ended: boolean }) {
