@@ -3,8 +3,11 @@
  * suite's fake Messages API): runs built to fail two distinct ways give two clusters by the
  * deterministic path and by the model path; a regressing iteration is flagged; results of a
  * finished iteration stay byte-identical after later iterations and edits; the signal config
- * is validated with line and column and frozen per iteration. The activities are called the
- * way a workflow calls them (in an activity context); the workflow wiring is tested apart.
+ * is validated with line and column and frozen per iteration. Nothing here computes what
+ * the workflows compute: each run is analysed by its run workflow (in its analyzing step),
+ * each iteration's results by its iteration workflow with the worker's model, which then
+ * starts the regression alert; the activities are called directly only to check that a
+ * second call returns what the workflow stored.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,6 +18,7 @@ import { cliFor } from './cli';
 import { startFakeAnthropic, assistantMessage, toolUse, type FakeAnthropic } from './fakeAnthropic';
 import { createAnalysisActivities, type AnalysisActivities } from '../../activities/analysisActivities';
 import { AnthropicAnalysisModel } from '../../analysis/model';
+import { iterationWorkflowId } from '../../domain/workflowIds';
 
 let h: Harness;
 let fake: FakeAnthropic;
@@ -59,21 +63,55 @@ async function iterationRuns(iterationId: string): Promise<any[]> {
   return (await json('run', 'list', '--iteration-id', iterationId, '--limit', '100')).items;
 }
 
-/** Runs an iteration of the experiment to its end, then analyses it as the workflow would. */
-async function iterate(expId: string, acts: AnalysisActivities): Promise<{ iterationId: string; runs: any[] }> {
+/** The results the iteration workflow stores once its last run has ended, just before the iteration ends. */
+async function storedResults(iterationId: string, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await h.prisma.iterationResult.findUnique({ where: { iterationId } });
+    if (row) return row;
+    if (Date.now() > deadline) throw new Error(`no results stored for iteration ${iterationId} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+type Iterated = { iterationId: string; runs: any[]; sha256: string; memoSha256: unknown };
+
+/**
+ * Runs an iteration of the experiment to its end (the CLI follows it) and checks what its
+ * workflows did on their own: every run analysed by its run workflow before it ended (a
+ * completed run in its analyzing step), the results stored by the iteration workflow (its
+ * memo names their digest), and a second computation returning them unchanged.
+ */
+async function iterate(expId: string): Promise<Iterated> {
   const launched = await json('experiment', 'run', expId);
   const iterationId = launched.iterationId as string;
+  const stored = await storedResults(iterationId);
   const runs = await iterationRuns(iterationId);
-  for (const r of runs) await activity(acts.analyzeRun, { runId: r.id });
-  return { iterationId, runs };
+  const ended = await h.prisma.run.findMany({ where: { iterationId }, select: { id: true, status: true, finishedAt: true } });
+  const analyses = await h.prisma.runAnalysis.findMany({ where: { iterationId }, select: { runId: true, createdAt: true } });
+  expect(analyses.map((a) => a.runId).sort()).toEqual(runs.map((r) => r.id).sort());
+  for (const r of ended.filter((x) => x.status === 'completed')) {
+    expect([r.id, analyses.find((a) => a.runId === r.id)!.createdAt.getTime() <= r.finishedAt!.getTime()]).toEqual([r.id, true]);
+  }
+  expect(await activity(plain.computeIterationResults, { iterationId })).toMatchObject({ iterationId, sha256: stored.sha256, computed: false });
+  // The iteration workflow ends once its alert has started (a moment after the CLI saw the iteration end).
+  const workflow = h.client.workflow.getHandle(iterationWorkflowId(iterationId));
+  expect(await workflow.result()).toBe('completed');
+  const memo = (await workflow.describe()).memo ?? {};
+  return { iterationId, runs, sha256: stored.sha256, memoSha256: memo.resultsSha256 };
 }
+
+/** The regression alert the iteration workflow started once its results were stored. */
+const alertOf = (iterationId: string) => h.client.workflow.getHandle(`simlab-alert-${iterationId}`).result();
 
 beforeAll(async () => {
   fake = await startFakeAnthropic();
-  h = await startHarness();
+  const model = new AnthropicAnalysisModel({ apiKey: 'sk-test', baseURL: fake.baseURL, maxRetries: 0 });
+  // The harness's workers analyse with the model, as a worker with ANTHROPIC_API_KEY does.
+  h = await startHarness({ analysisModel: model });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simlab-analysis-'));
   plain = createAnalysisActivities({ prisma: h.prisma });
-  modelled = createAnalysisActivities({ prisma: h.prisma, model: new AnthropicAnalysisModel({ apiKey: 'sk-test', baseURL: fake.baseURL, maxRetries: 0 }) });
+  modelled = createAnalysisActivities({ prisma: h.prisma, model });
 });
 afterAll(async () => {
   await h?.close();
@@ -89,7 +127,7 @@ describe('analysis', () => {
   let t2: string;
   let eAuth: string;
   let eNofile: string;
-  let first: { iterationId: string; runs: any[] };
+  let first: Iterated;
   let firstResultsText: string;
 
   it('refuses an invalid signal config by line and column, before anything is written', async () => {
@@ -116,10 +154,14 @@ describe('analysis', () => {
     expect(early.code).toBe(1);
     expect(early.err).toContain('results_not_ready');
 
-    first = await iterate(exp.id, plain);
+    first = await iterate(exp.id);
     expect(first.runs).toHaveLength(12);
-    const summary = await activity(plain.computeIterationResults, { iterationId: first.iterationId });
-    expect(summary).toMatchObject({ iterationId: first.iterationId, clusters: 2, computed: true });
+    expect(first.memoSha256).toBe(first.sha256);
+    expect(await activity(plain.computeIterationResults, { iterationId: first.iterationId })).toMatchObject({ iterationId: first.iterationId, clusters: 2, computed: false });
+    // The config asks nothing of a model: the workers' model was not called.
+    expect(fake.requests).toHaveLength(0);
+    // The first iteration has nothing to compare with: the alert it started sent nothing.
+    expect(await alertOf(first.iterationId)).toEqual({ sent: false, reason: 'the experiment has no webhook' });
 
     const authRun = first.runs.find((r) => r.environmentId === eAuth)!;
     const a = await json('analysis', 'get', '--run-id', authRun.id);
@@ -189,23 +231,42 @@ describe('analysis', () => {
     fs.writeFileSync(path.join(dir, 'model.yaml'), `${SIGNALS}  - name: gave_up\n    type: boolean\n    question: Did the agent give up?\nclusterModel: true\nmodel: claude-test\n`);
     await json('experiment', 'update', exp.id, '--signal-config', path.join(dir, 'model.yaml'));
 
-    fake.script([], { body: assistantMessage([toolUse('record_answer', { answer: true, reason: 'it stopped after one error' })]) });
-    const second = await iterate(exp.id, modelled);
-    expect(fake.requests).toHaveLength(12);
-    expect(fake.requests[0]!.body).toMatchObject({ model: 'claude-test', tool_choice: { type: 'tool', name: 'record_answer' } });
-    const authIds = second.runs.filter((r) => r.environmentId === eAuth).map((r) => r.id);
-    const fileIds = second.runs.filter((r) => r.environmentId === eNofile).map((r) => r.id);
     const clusters = (ids: string[][]) => assistantMessage([toolUse('record_clusters', {
       clusters: [
         { name: 'API key rejected', rootCauseCategory: 'product', rootCause: 'The deploy API rejects the key.', recommendedFix: 'Document key scopes.', runIds: ids[0] },
         { name: 'Config file missing', rootCauseCategory: 'environment', rootCause: 'settings/config.yml is absent.', recommendedFix: 'Add it to the image.', runIds: ids[1] },
       ],
     })]);
-    // The first answer leaves a run out: re-asked with what was wrong.
-    fake.script([{ body: clusters([authIds.slice(1), fileIds]) }, { body: clusters([authIds, fileIds]) }]);
-    expect(await activity(modelled.computeIterationResults, { iterationId: second.iterationId })).toMatchObject({ clusters: 2, computed: true });
+    // The workers' model answers: every rubric question, and the clustering, whose run ids
+    // exist only once the iteration is launched, so they are read from the request itself.
+    let clusterAsks = 0;
+    fake.respond((body) => {
+      const tool = body?.tool_choice?.name;
+      if (tool === 'record_answer') return { body: assistantMessage([toolUse('record_answer', { answer: true, reason: 'it stopped after one error' })]) };
+      if (tool !== 'record_clusters') return undefined;
+      const byEnv = new Map<string, string[]>();
+      for (const m of String(body.messages[0].content).matchAll(/^run (\S+) \(task \S+, environment ([^,)]+)/gm)) byEnv.set(m[2]!, [...(byEnv.get(m[2]!) ?? []), m[1]!]);
+      const [auth, file] = [[...(byEnv.get(eAuth) ?? [])].sort(), [...(byEnv.get(eNofile) ?? [])].sort()];
+      // The first answer leaves a run out: re-asked with what was wrong.
+      return { body: clusters([++clusterAsks === 1 ? auth.slice(1) : auth, file]) };
+    });
+    const second = await iterate(exp.id);
+    fake.respond(null);
+    expect(second.memoSha256).toBe(second.sha256);
+    // 12 rubric answers while the runs were analysed, then the clustering asked twice.
     expect(fake.requests).toHaveLength(14);
+    expect(fake.requests.slice(0, 12).map((r) => r.body.tool_choice.name)).toEqual(Array(12).fill('record_answer'));
+    expect(fake.requests[0]!.body).toMatchObject({ model: 'claude-test', tool_choice: { type: 'tool', name: 'record_answer' } });
+    expect(fake.requests.slice(12).map((r) => r.body)).toEqual([
+      expect.objectContaining({ model: 'claude-test', tool_choice: { type: 'tool', name: 'record_clusters' } }),
+      expect.objectContaining({ model: 'claude-test', tool_choice: { type: 'tool', name: 'record_clusters' } }),
+    ]);
+    const authIds = second.runs.filter((r) => r.environmentId === eAuth).map((r) => r.id).sort();
+    const fileIds = second.runs.filter((r) => r.environmentId === eNofile).map((r) => r.id);
+    expect(authIds).toHaveLength(6);
+    expect(fileIds).toHaveLength(6);
     expect(JSON.stringify(fake.requests[13]!.body.messages)).toContain(`runs in no cluster: ${authIds[0]}`);
+    expect(await activity(modelled.computeIterationResults, { iterationId: second.iterationId })).toMatchObject({ clusters: 2, computed: false, sha256: second.sha256 });
 
     const r = await json('experiment', 'results', exp.id, '--iteration', '2', '--compare', '1');
     expect(r.analysis).toMatchObject({ clusterSource: 'model', model: 'claude-test' });
@@ -224,12 +285,12 @@ describe('analysis', () => {
     const t = await helloTask('flip');
     const env = await h.createEnvironment({ name: 'flip', agent: { harness: 'command', command: HELLO } });
     const flip = await json('experiment', 'create', '--name', 'flip', '--task-ids', t, '--env-ids', env, '--repeats', '6');
-    const good = await iterate(flip.id, plain);
-    await activity(plain.computeIterationResults, { iterationId: good.iterationId });
+    const good = await iterate(flip.id);
     const patched = await h.api('PATCH', `/environments/${env}`, { definition: { name: 'flip', image: 'simlab/busybox:test', agent: { harness: 'command', command: AUTH }, resources: { cpus: 0.5, memoryMb: 128, pids: 64 } } });
     expect(patched.status).toBe(200);
-    const bad = await iterate(flip.id, plain);
-    await activity(plain.computeIterationResults, { iterationId: bad.iterationId });
+    const bad = await iterate(flip.id);
+    // The iteration workflow started the alert on its own; without a webhook it sends nothing.
+    expect(await alertOf(bad.iterationId)).toEqual({ sent: false, reason: 'the experiment has no webhook' });
     const r = await json('experiment', 'results', flip.id, '--compare', '1');
     expect(r.iteration).toBe(2);
     expect(r.comparison.rows).toEqual([

@@ -1,7 +1,8 @@
 /**
  * A local HTTP server that speaks enough of the Anthropic Messages API for the judge:
  * it records every request (so tests assert what was sent) and answers from a script of
- * responses, one per request (a status and a body).
+ * responses, one per request (a status and a body), or from a responder that builds the
+ * answer from the request (when it must name what only exists at run time, such as run ids).
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,8 @@ export interface FakeAnthropic {
   requests: { path: string; headers: http.IncomingHttpHeaders; body: any }[];
   /** Answers for the next requests, in order; when they run out, `fallback` answers. */
   script(answers: ScriptedAnswer[], fallback?: ScriptedAnswer): void;
+  /** Answers every request from its body (and its index in `requests`) while set; undefined from it: the script answers. */
+  respond(fn: ((body: any, index: number) => ScriptedAnswer | undefined) | null): void;
   close(): Promise<void>;
 }
 
@@ -45,13 +48,21 @@ export const textMessage = (text: string) => ({
 export async function startFakeAnthropic(): Promise<FakeAnthropic> {
   let queue: ScriptedAnswer[] = [];
   let fallback: ScriptedAnswer = { status: 500, body: { type: 'error', error: { type: 'api_error', message: 'no scripted answer' } } };
+  let responder: ((body: any, index: number) => ScriptedAnswer | undefined) | null = null;
   const requests: FakeAnthropic['requests'] = [];
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (d) => (raw += d));
     req.on('end', () => {
-      requests.push({ path: req.url ?? '', headers: req.headers, body: raw ? JSON.parse(raw) : null });
-      const a = queue.shift() ?? fallback;
+      const body = raw ? JSON.parse(raw) : null;
+      requests.push({ path: req.url ?? '', headers: req.headers, body });
+      let a: ScriptedAnswer | undefined;
+      try {
+        a = responder?.(body, requests.length - 1);
+      } catch (err) {
+        a = { status: 500, body: { type: 'error', error: { type: 'api_error', message: `the test's responder threw: ${(err as Error).message}` } } };
+      }
+      a ??= queue.shift() ?? fallback;
       res.writeHead(a.status ?? 200, { 'content-type': 'application/json', ...(a.headers ?? {}) });
       res.end(JSON.stringify(a.body));
     });
@@ -63,6 +74,9 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     script(answers, fb) {
       queue = [...answers];
       if (fb) fallback = fb;
+    },
+    respond(fn) {
+      responder = fn;
     },
     close: () => new Promise((r) => server.close(() => r())),
   };
