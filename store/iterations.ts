@@ -120,7 +120,9 @@ async function insertIteration(
     // Each run's transcript opens with its queuing (event 1), written in bulk.
     await tx.runEvent.createMany({ data: runs.map((r) => ({ runId: r.id, seq: 1, type: 'status', data: { from: null, to: 'queued' } })) });
     return lastIterationNumber;
-  });
+    // One transaction for the whole iteration (all its runs or none): its time grows with
+    // the run count, well past Prisma's 5 s default for a 10,000-run iteration on a busy host.
+  }, { timeout: 30_000 + runs.length * 20, maxWait: 30_000 });
   return { iterationId, number, workflowId, runIds: runs.map((r) => r.id) };
 }
 

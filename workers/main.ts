@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { DockerSandboxProvider, HomeDisks, SandboxNetworks } from '../sandbox';
 import { LocalArtifactStore } from '../artifacts';
 import { AnthropicJudge } from '../criteria/judge';
+import { AnthropicAnalysisModel } from '../analysis/model';
 import { loadKeyring } from '../secrets/keyring';
 import { loadPrices } from '../config/prices';
 import { createWorkers } from './workers';
@@ -41,6 +42,7 @@ async function main() {
     anthropic: { ...(cfg.anthropic.apiKey ? { apiKey: cfg.anthropic.apiKey } : {}), ...(cfg.anthropic.baseUrl ? { baseURL: cfg.anthropic.baseUrl } : {}) },
     prices: loadPrices(),
     webhookAllowPrivateTargets: cfg.webhookAllowPrivateTargets,
+    ...(cfg.anthropic.apiKey ? { analysisModel: new AnthropicAnalysisModel({ apiKey: cfg.anthropic.apiKey, ...(cfg.anthropic.baseUrl ? { baseURL: cfg.anthropic.baseUrl } : {}) }) } : {}),
     ...(cfg.anthropic.apiKey ? { judge: new AnthropicJudge({ apiKey: cfg.anthropic.apiKey, ...(cfg.anthropic.baseUrl ? { baseURL: cfg.anthropic.baseUrl } : {}) }) } : {}),
   });
 

@@ -15,6 +15,8 @@ import type { SandboxProvider } from '../sandbox';
 import type { ArtifactStore } from '../artifacts';
 import { claimQueue as claimQueueName, hostQueue as hostQueueName } from '../config';
 import { HostSlots, runsGoneFrom } from './hostSlots';
+import { createAnalysisActivities } from '../activities/analysisActivities';
+import type { AnalysisModel } from '../analysis/model';
 import type { Judge } from '../criteria/judge';
 import type { Keyring } from '../secrets/keyring';
 import type { PriceTable } from '../config/prices';
@@ -39,6 +41,8 @@ export interface WorkerSetup {
   regressions?: RegressionSource;
   /** Prebuilt workflow bundle (tests share one); default: bundle workflows/ now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The model of rubric signals, friction points and failure clusters; none: deterministic analysis only. */
+  analysisModel?: AnalysisModel;
   /** Sandboxes this Docker host runs at once (SIMLAB_HOST_SLOTS). */
   hostSlots: number;
 }
@@ -66,6 +70,7 @@ export async function createWorkers(s: WorkerSetup): Promise<SimlabWorkers> {
         allowPrivateTargets: s.webhookAllowPrivateTargets ?? false,
         regressions: s.regressions ?? storedRegressions(s.prisma),
       }),
+      ...createAnalysisActivities({ prisma: s.prisma, ...(s.analysisModel ? { model: s.analysisModel } : {}) }),
     },
     // Bounds database work only; which host takes a run is the claim queue's business.
     maxConcurrentActivityTaskExecutions: Math.max(4, s.maxConcurrentRuns * 2),

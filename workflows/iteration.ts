@@ -21,6 +21,7 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   isCancellation,
+  log,
   ParentClosePolicy,
   patched,
   proxyActivities,
@@ -31,7 +32,8 @@ import {
   workflowInfo,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
-import type { IterationStart, RunActivities } from '../activities';
+import type { AnalysisActivities, IterationResultsSummary, IterationStart, RunActivities } from '../activities';
+import { regressionAlertWorkflow } from './alerts';
 import type { IterationStatus } from '../domain/runLifecycle';
 import { NON_RETRYABLE_ERRORS } from '../domain/errors';
 import { runWorkflowId } from '../domain/workflowIds';
@@ -153,8 +155,12 @@ async function slidingWindowIteration(input: IterationWorkflowInput): Promise<It
       await condition(() => inFlight.size === 0);
       await dbFinal.cancelQueuedRuns(iterationId);
     }
+    // v5: results once every run has ended (a cancelled iteration has none), then the alert.
+    const withResults = !cancelled && patched(PATCHES.iterationResults);
+    const results = withResults ? await computeResults(iterationId) : null;
     const status = await dbFinal.finishIteration({ iterationId, cancelled });
-    upsertMemo({ progress: progress(), status });
+    upsertMemo({ progress: progress(), status, ...(results ? { resultsSha256: results.sha256 } : {}) });
+    if (results && start.experimentId) await startAlert(iterationId);
     return status;
   });
 
@@ -200,6 +206,44 @@ async function slidingWindowIteration(input: IterationWorkflowInput): Promise<It
     return continueAsNew<typeof iterationWorkflow>({ ...input, carry: next });
   }
 }
+
+/**
+ * The iteration's results (analysis/): a failure to compute them is logged and leaves the
+ * iteration without results (`simlab experiment results` says so), never failed.
+ */
+async function computeResults(iterationId: string): Promise<IterationResultsSummary | null> {
+  try {
+    return await analysis.computeIterationResults({ iterationId });
+  } catch (err) {
+    log.error('iteration results could not be computed', { iterationId, error: err instanceof Error ? err.message : String(err) });
+    return null;
+  }
+}
+
+/**
+ * The regression alert runs as a child of its own, abandoned: its retries may take most of
+ * an hour, and the iteration (and a schedule's overlap window) must not wait for them.
+ */
+async function startAlert(iterationId: string): Promise<void> {
+  try {
+    await startChild(regressionAlertWorkflow, {
+      workflowId: `simlab-alert-${iterationId}`,
+      args: [{ iterationId }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+  } catch (err) {
+    // Already started (a retried workflow task after a reset): it runs once.
+    log.info('regression alert not started', { iterationId, error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+const analysis = proxyActivities<AnalysisActivities>({
+  // Analyses runs not yet analysed and may ask a model to cluster: long, with heartbeats.
+  startToCloseTimeout: '1h',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS] },
+});
 
 /** The fan-out of v1-v4 (one execution, children cancelled with their parent), for their histories. */
 async function legacyIteration({ iterationId, maxConcurrentRuns }: IterationWorkflowInput): Promise<IterationStatus> {

@@ -20,4 +20,8 @@ export const PATCHES = {
   hostSlots: 'simlab-v5-host-slots',
   /** v5: sandbox steps make their own status changes (creating_sandbox, running, evaluating, analyzing). */
   stepTransitions: 'simlab-v5-step-transitions',
+  /** v5: a run is analysed (signals, friction points) in its analyzing step, or after it failed. */
+  runAnalysis: 'simlab-v5-run-analysis',
+  /** v5: an ended iteration computes its results, then sends a regression alert (a child of its own). */
+  iterationResults: 'simlab-v5-iteration-results',
 } as const;

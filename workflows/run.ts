@@ -23,7 +23,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { RunActivities, RunPlan, SandboxActivities, StepTransitions } from '../activities';
+import type { AnalysisActivities, RunActivities, RunPlan, SandboxActivities, StepTransitions } from '../activities';
 import type { ExternalSandboxActivities } from '../activities/sandboxActivities';
 import type { FailureCategory, RunStatus } from '../domain/runLifecycle';
 import { NON_RETRYABLE_ERRORS } from '../domain/errors';
@@ -85,6 +85,27 @@ function claims(): RunActivities {
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
   });
 }
+
+/**
+ * Signals and friction points of the run (analysis/). Never changes its score or verdict,
+ * and never fails it: what could not be analysed is reported in the analysis itself, and
+ * an analysis that did not happen here is done when the iteration's results are computed.
+ */
+async function analyzeQuietly(runId: string): Promise<void> {
+  try {
+    await analysis.analyzeRun({ runId });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('analysis failed; the iteration results analyse the run later', { runId, error: describe(err) });
+  }
+}
+
+const analysis = proxyActivities<AnalysisActivities>({
+  // Model calls (rubric questions, friction points) under its own retries; heartbeats every few seconds.
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '1m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 3, nonRetryableErrorTypes },
+});
 
 type Step = 'prepare' | 'setup' | 'agent' | 'evaluation' | 'analysis';
 
@@ -233,6 +254,7 @@ async function executeRun({ runId }: RunWorkflowInput): Promise<RunWorkflowResul
         verdict = await sandbox.evaluateRun(runId, { ...entering('evaluating', agentDetail), leave: { to: 'analyzing' } });
         step = 'analysis';
         entered('analyzing');
+        if (patched(PATCHES.runAnalysis)) await analyzeQuietly(runId);
       } else {
         await transition('evaluating', agentDetail);
         verdict = await sandbox.evaluateRun(runId);
@@ -284,6 +306,9 @@ async function executeRun({ runId }: RunWorkflowInput): Promise<RunWorkflowResul
       upsertSearchAttributes([{ key: SA.runStatus, value: ended.to }]);
     }
   });
+  // A failed run is analysed too (its friction points are what failure clusters are made
+  // of), once its sandbox is gone and its ending written.
+  if (final.to === 'failed' && step !== 'prepare' && patched(PATCHES.runAnalysis)) await CancellationScope.nonCancellable(() => analyzeQuietly(runId));
   if (ext.state.external) {
     ext.end(final.to, verdict);
     // complete/cancel answer with the run's ending; every request is answered before the run closes.

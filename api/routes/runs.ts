@@ -107,11 +107,15 @@ export function runRoutes(deps: ApiDeps): Router {
   // themselves are paged through GET /products/:product/runs?iterationId=.
   r.get('/iterations/:id', async (req, res) => {
     const { organizationId } = principal(req);
-    const it = await prisma.iteration.findFirst({ where: { id: req.params.id, organizationId } });
+    const it = await prisma.iteration.findFirst({ where: { id: req.params.id, organizationId }, include: { product: { select: { slug: true } } } });
     if (!it) throw notFound('iteration', req.params.id);
     const progress = await iterationProgress(prisma, it.id);
     res.json({
       id: it.id,
+      productId: it.productId,
+      product: it.product.slug,
+      experimentId: it.experimentId,
+      origin: it.origin ? { kind: it.origin, id: it.originId } : null,
       number: it.number,
       status: it.status,
       runCount: it.runCount,

@@ -14,7 +14,9 @@ beforeAll(async () => {
   await h.createTask(task([{ name: 'g', evaluationType: 'file_exists', path: 'x' }], { name: '100 percent done' }));
   const [runId] = await h.runTask(taskId, [envId]);
   const run = await h.waitForRun(runId!);
-  ids = { task: taskId, env: envId, run: runId!, iter: run.iterationId, product: h.org.productSlug };
+  const exp = await h.api('POST', `/products/${h.org.productSlug}/experiments`, { name: 'fuzz-exp', taskIds: [taskId], environmentIds: [envId] });
+  if (exp.status !== 201) throw new Error(`experiment not created: ${JSON.stringify(exp.body)}`);
+  ids = { task: taskId, env: envId, run: runId!, iter: run.iterationId, product: h.org.productSlug, exp: exp.body.id };
 });
 afterAll(async () => {
   await h?.close();
@@ -31,6 +33,12 @@ async function counts() {
     h.prisma.upload.count({ where }),
     h.prisma.taskEnvironment.count({ where: { task: where } }),
     h.prisma.product.count({ where }),
+    h.prisma.experiment.count({ where }),
+    h.prisma.experimentVariant.count({ where: { experiment: where } }),
+    h.prisma.experimentTask.count({ where: { experiment: where } }),
+    h.prisma.experimentSchedule.count({ where: { experiment: where } }),
+    h.prisma.experimentWebhook.count({ where: { experiment: where } }),
+    h.prisma.experiment.findMany({ where, select: { signalConfig: true, name: true } }),
   ]);
 }
 
@@ -62,6 +70,12 @@ const writeRoutes = () => [
   ['PATCH', `/v1/environments/${ids.env}`, { name: 'renamed' }],
   ['PUT', '/v1/secrets/FUZZ_SECRET', { value: 'a-secret-value' }],
   ['POST', '/v1/products', { slug: 'fuzz-product' }],
+  ['POST', `/v1/products/${ids.product}/experiments`, { name: 'fuzz-exp-2', repeats: 2 }],
+  ['POST', `/v1/experiments/${ids.exp}/variants`, { name: 'v1', override: { prompt: 'say hi' } }],
+  ['POST', `/v1/experiments/${ids.exp}/tasks`, { taskId: ids.task }],
+  ['POST', `/v1/experiments/${ids.exp}/schedules`, { cron: '0 2 * * *', timezone: 'Europe/Paris' }],
+  ['PUT', `/v1/experiments/${ids.exp}/webhook`, { url: 'https://example.com/hook' }],
+  ['PUT', `/v1/experiments/${ids.exp}/signal-config`, { signalConfig: 'signals: []\n' }],
   ['POST', `/v1/products/${ids.product}/simulations`, { task: task([{ name: 'g', evaluationType: 'file_exists', path: 'x' }]), environmentIds: [ids.env] }],
 ] as const;
 

@@ -19,6 +19,7 @@ import { createWorkers } from '../../workers/workers';
 import { DockerSandboxProvider, HomeDisks, SandboxNetworks, type SandboxInfo } from '../../sandbox';
 import { LocalArtifactStore } from '../../artifacts';
 import type { Judge } from '../../criteria/judge';
+import type { AnalysisModel } from '../../analysis/model';
 import { createKeyring } from '../../secrets/keyring';
 import { ensureSearchAttributes } from '../../config/temporal';
 import { isTerminal, type RunStatus } from '../../domain/runLifecycle';
@@ -50,7 +51,7 @@ export interface Harness {
 }
 
 /** `inProcessWorkers: false` leaves running workflows and activities to worker processes the test starts itself. */
-export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: Judge } = {}): Promise<Harness> {
+export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: Judge; analysisModel?: AnalysisModel } = {}): Promise<Harness> {
   if (!runtimeInstalled) {
     // The worker's own logs are noise in test output; warnings and errors still show.
     Runtime.install({ logger: new (require('@temporalio/worker').DefaultLogger)('WARN') });
@@ -85,6 +86,7 @@ export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: J
     maxConcurrentRuns: 4,
     hostSlots: 4,
     ...(opts.judge ? { judge: opts.judge } : {}),
+    ...(opts.analysisModel ? { analysisModel: opts.analysisModel } : {}),
     keyring,
     workflowBundle: { codePath: BUNDLE_PATH },
   })).workers;

@@ -58,6 +58,29 @@ describe('runWorkflow', () => {
       'task-test',
       'env-test',
     ]);
+    // Analysed in its analyzing step, before the sandbox is archived and destroyed.
+    expect(world.callsFor(runId, 'analyzeRun')).toHaveLength(1);
+    expect(order.indexOf('analyzeRun')).toBeLessThan(order.indexOf('archiveSandbox'));
+  });
+
+  it('analyses a failed run after its cleanup, and an analysis failure changes nothing', async () => {
+    const failed = await run('analyse-failed', {
+      provisionSandbox: async () => {
+        throw ApplicationFailure.nonRetryable('init command 1 exited with 2', 'SetupError');
+      },
+    });
+    const order = world.callsFor(failed.runId).map((c) => c.activity);
+    expect(order.indexOf('analyzeRun')).toBeGreaterThan(order.lastIndexOf('transitionRun'));
+    expect(world.callsFor(failed.runId, 'analyzeRun')).toHaveLength(1);
+
+    const broken = await run('analysis-broken', {
+      analyzeRun: async () => {
+        throw new Error('the analysis database is down');
+      },
+    });
+    expect(broken.result).toEqual({ runId: broken.runId, status: 'completed', score: 1, passed: true });
+    expect(world.callsFor(broken.runId, 'analyzeRun').length).toBeGreaterThanOrEqual(2);
+    expect(world.transitions(broken.runId).at(-1)).toEqual({ to: 'completed', detail: 'passed' });
   });
 
   it('says so when some criteria could not be evaluated', async () => {

@@ -12,7 +12,7 @@ import { Context } from '@temporalio/activity';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type LogEntry } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { PreparedRun, RunActivities, RunPlan, SandboxActivities, StepTransitions } from '../../activities';
+import type { AnalysisActivities, AnalyzeRunResult, PreparedRun, RunActivities, RunPlan, SandboxActivities, StepTransitions } from '../../activities';
 import type { TransitionInput, TransitionResult } from '../../store/runStatus';
 import { canTransition, isTerminal, type IterationStatus, type RunStatus } from '../../domain/runLifecycle';
 import { RunStateError } from '../../domain/errors';
@@ -22,13 +22,14 @@ import { ensureSearchAttributes } from '../../config/temporal';
 import type { runWorkflow } from '../../workflows/run';
 import type { iterationWorkflow } from '../../workflows/iteration';
 
-type Activities = RunActivities & SandboxActivities;
+type Activities = RunActivities & SandboxActivities & Pick<AnalysisActivities, 'analyzeRun' | 'computeIterationResults'>;
 type SandboxStep = keyof SandboxActivities;
 type Result<K extends keyof Activities> = Awaited<ReturnType<Activities[K]>>;
 
 /** What the sandbox steps of one run do; anything left out succeeds at once. */
 export type RunScript = {
   prepareRun?: (runId: string, plan: RunPlan) => Promise<PreparedRun>;
+  analyzeRun?: (runId: string) => Promise<AnalyzeRunResult>;
 } & { [K in SandboxStep]?: (runId: string, attempt: number) => Promise<Result<K>> };
 
 export interface Call {
@@ -204,6 +205,16 @@ export async function startWorld(): Promise<World> {
       const queued = (iterations.get(iterationId) ?? []).filter((id) => (statuses.get(id) ?? 'queued') === 'queued');
       for (const id of queued) statuses.set(id, 'cancelled');
       return queued.length;
+    },
+    async analyzeRun({ runId }) {
+      record('analyzeRun', runId);
+      const scripted = scripts.get(runId)?.analyzeRun;
+      if (scripted) return scripted(runId);
+      return { runId, status: 'analysed' as const, frictionPoints: 0, problems: 0 };
+    },
+    async computeIterationResults({ iterationId }) {
+      record('computeIterationResults', iterationId);
+      return { iterationId, sha256: 'stub', clusters: 0, computed: true };
     },
     provisionSandbox: scripted('provisionSandbox', { containerId: 'container-test', initCommands: 0 }),
     runAgent: scripted('runAgent', { exitCode: 0, timedOut: false, durationMs: 1234 }),
