@@ -110,6 +110,9 @@ describe('experiment schedules', () => {
       return st.finishedAt ? st : null;
     }, 120_000);
     expect(status).toMatchObject({ status: 'completed', counts: { completed: 1 }, passed: 1, origin: { kind: 'schedule', id: schedule.id } });
+    // A scheduled iteration ends as any other: its results stored before it ended, then its alert started.
+    expect(await h.prisma.iterationResult.findUnique({ where: { iterationId: it.id } })).toMatchObject({ experimentId: exp.id, number: 1 });
+    expect(await waitFor('the alert to end', () => h.client.workflow.getHandle(`simlab-alert-${it.id}`).result().catch(() => null))).toEqual({ sent: false, reason: 'the experiment has no webhook' });
     expect(await h.prisma.iteration.count({ where: { experimentId: exp.id } })).toBe(1);
     const scheduled = await waitFor('Temporal to see the action end', async () => {
       const s = (await h.api('GET', `/experiments/${exp.id}/schedules/${schedule.id}`)).body;

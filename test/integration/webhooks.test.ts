@@ -3,6 +3,9 @@
  * shown once, sealed at rest, private targets refused unless the operator allows them),
  * delivered by the real activity on a real Temporal worker with the HMAC the receiver
  * checks, retried with backoff when the receiver fails, every attempt recorded and listed.
+ * Most tests drive the alert workflow themselves on iterations no iteration workflow runs
+ * (so nothing else delivers for them); the last runs two real iterations and lets the
+ * iteration workflow send its alert on its own.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,13 +14,15 @@ import * as http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { startHarness, type Harness } from './harness';
+import { startHarness, task, type Harness } from './harness';
 import { cliFor } from './cli';
 import { BUNDLE_PATH, testEnv } from './env';
 import { createApp } from '../../api/app';
 import { createOrganization } from '../../api/tenancy';
 import { createKeyring } from '../../secrets/keyring';
-import { createAlertActivities } from '../../activities/alertActivities';
+import { createAlertActivities, deliveryIdFor } from '../../activities/alertActivities';
+import { createWorkers } from '../../workers/workers';
+import { iterationWorkflowId } from '../../domain/workflowIds';
 import { createExperimentIteration } from '../../store/iterations';
 import { verifySignature } from '../../schedules/webhookSigning';
 import type { RegressionSummary } from '../../schedules/regressionSummary';
@@ -37,6 +42,9 @@ let dir: string;
 let permissive: { baseUrl: string; close: () => Promise<void> };
 let native: NativeConnection;
 const workers: { worker: Worker; running: Promise<void> }[] = [];
+/** The installation's own workers (runs, iterations, their alerts): this file's keyring, private targets allowed. */
+let main: Worker[] = [];
+let mainRunning: Promise<void>[] = [];
 const keyring = createKeyring(randomBytes(32));
 const suffix = randomBytes(4).toString('hex');
 const queues = { open: `alerts-open-${suffix}`, strict: `alerts-strict-${suffix}` };
@@ -77,7 +85,8 @@ async function startAlertWorker(taskQueue: string, allowPrivateTargets: boolean)
 }
 
 beforeAll(async () => {
-  h = await startHarness();
+  // The harness's workers would seal with another keyring and refuse the loopback receiver.
+  h = await startHarness({ inProcessWorkers: false });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simlab-hooks-'));
   receiver = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -107,13 +116,29 @@ beforeAll(async () => {
   });
   permissive = { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
   native = await NativeConnection.connect({ address: testEnv().temporalAddress });
+  main = (await createWorkers({
+    connection: native,
+    namespace: 'default',
+    taskQueue: h.taskQueue,
+    hostId: h.hostId,
+    deploymentId: h.deploymentId,
+    prisma: h.prisma,
+    sandboxes: h.sandboxes,
+    artifacts: h.artifacts,
+    maxConcurrentRuns: 4,
+    hostSlots: 4,
+    keyring,
+    webhookAllowPrivateTargets: true,
+    workflowBundle: { codePath: BUNDLE_PATH },
+  })).workers;
+  mainRunning = main.map((w) => w.run());
   await startAlertWorker(queues.open, true);
   await startAlertWorker(queues.strict, false);
 });
 
 afterAll(async () => {
-  for (const w of workers) w.worker.shutdown();
-  await Promise.allSettled(workers.map((w) => w.running));
+  for (const w of [...workers.map((x) => x.worker), ...main]) w.shutdown();
+  await Promise.allSettled([...workers.map((w) => w.running), ...mainRunning]);
   await native?.close();
   await permissive?.close();
   await new Promise((r) => receiver?.close(r));
@@ -327,4 +352,64 @@ describe('regression-alert webhooks', () => {
     comparisons.set(none, regression(none));
     expect(await alert(none)).toEqual({ sent: false, reason: 'the experiment has no webhook' });
   });
+});
+
+describe('regression alerts from real iterations', () => {
+  const cli = async (...argv: string[]) => {
+    const r = await simlab(...argv, '--format', 'json');
+    if (r.code !== 0) throw new Error(`simlab ${argv.join(' ')} exited ${r.code}: ${r.err}\n${r.out}`);
+    return JSON.parse(r.out);
+  };
+  /** Runs an iteration to its end and waits for its workflow, which starts the alert before it ends. */
+  async function iterate(experimentId: string): Promise<string> {
+    const iterationId = (await cli('experiment', 'run', experimentId)).iterationId as string;
+    expect(await h.client.workflow.getHandle(iterationWorkflowId(iterationId)).result()).toBe('completed');
+    return iterationId;
+  }
+  const alertOutcome = (iterationId: string) => h.client.workflow.getHandle(`simlab-alert-${iterationId}`).result();
+
+  it('an iteration that regresses sends exactly one signed alert, with no test calling an activity', async () => {
+    const t = await h.createTask(task([{ name: 'says hello', evaluationType: 'bash_command', command: 'grep -qx hello hello.txt' }], { name: 'e2e' }));
+    const env = await h.createEnvironment({ name: 'e2e' });
+    const e2e = await cli('experiment', 'create', '--name', 'e2e-alerts', '--task-ids', t, '--env-ids', env, '--repeats', '6');
+    const set = await api('PUT', `/experiments/${e2e.id}/webhook`, { url: receiverUrl });
+    expect(set.status).toBe(201);
+    const e2eSecret = set.body.secret as string;
+    script = [];
+    received.length = 0;
+
+    // 6/6 passing: nothing to compare with, nothing sent.
+    const good = await iterate(e2e.id);
+    expect(await alertOutcome(good)).toMatchObject({ sent: false });
+    expect(received).toHaveLength(0);
+
+    // The environment breaks: 0/6 against 6/6 (Fisher p = 0.0022), and a new failure cluster.
+    const patched = await h.api('PATCH', `/environments/${env}`, { definition: { name: 'e2e', image: 'simlab/busybox:test', agent: { harness: 'command', command: 'echo "Error: HTTP 401 Unauthorized"; exit 3' }, resources: { cpus: 0.5, memoryMb: 128, pids: 64 } } });
+    expect(patched.status).toBe(200);
+    const bad = await iterate(e2e.id);
+    const outcome = await alertOutcome(bad);
+    expect(outcome).toEqual({ sent: true, deliveryId: deliveryIdFor(bad), attempt: 1, httpStatus: 200 });
+
+    expect(received).toHaveLength(1);
+    const [r] = received;
+    expect(verifySignature(e2eSecret, r!.body, r!.headers['x-simlab-signature'] as string)).toBe(true);
+    expect(r!.headers).toMatchObject({ 'x-simlab-event': 'iteration.regressed', 'x-simlab-delivery': deliveryIdFor(bad), 'content-type': 'application/json' });
+    const body = JSON.parse(r!.body);
+    expect(String(body.sentAt)).toBe(r!.headers['x-simlab-timestamp']);
+    expect(body).toMatchObject({
+      event: 'iteration.regressed',
+      experiment: { id: e2e.id, name: 'e2e-alerts' },
+      iteration: { id: bad, number: 2 },
+      comparedWith: { iterationId: good, number: 1 },
+      regressionCount: 1,
+      regressions: [{ taskId: t, environmentId: env, variant: 'base', passRateDelta: -1 }],
+    });
+    expect(body.regressions[0].pValue).toBeLessThan(0.05);
+    expect(body.newClusterCount).toBeGreaterThan(0);
+    // One delivery recorded for the experiment, the one received.
+    const rows = await h.prisma.webhookDelivery.findMany({ where: { experimentId: e2e.id } });
+    expect(rows.map((d) => [d.iterationId, d.attempt, d.status, d.httpStatus])).toEqual([[bad, 1, 'delivered', 200]]);
+    // The secret never reached Temporal.
+    for (const id of [iterationWorkflowId(bad), `simlab-alert-${bad}`]) expect(JSON.stringify(await h.client.workflow.getHandle(id).fetchHistory())).not.toContain(e2eSecret);
+  }, 480_000);
 });
