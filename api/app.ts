@@ -31,6 +31,8 @@ export interface ApiDeps {
   temporalUi: Pick<TemporalSettings, 'uiUrl' | 'namespace'>;
   taskQueue: string;
   maxConcurrentRuns: number;
+  /** SIMLAB_ITERATION_HISTORY_EVENTS: an iteration continues as new at this history length (default 8000). */
+  iterationHistoryEvents?: number;
   artifacts: ArtifactStore;
   /** Encrypts secrets as they are set; the API never decrypts one. */
   keyring: Keyring;

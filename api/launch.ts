@@ -20,6 +20,7 @@ export interface LaunchContext {
   temporal: Client;
   taskQueue: string;
   maxConcurrentRuns: number;
+  iterationHistoryEvents?: number;
 }
 
 export async function launchIteration(
@@ -72,7 +73,7 @@ async function startIterationWorkflow(ctx: LaunchContext, input: { organizationI
     await ctx.temporal.workflow.start<typeof iterationWorkflow>('iterationWorkflow', {
       taskQueue: ctx.taskQueue,
       workflowId: it.workflowId,
-      args: [{ iterationId: it.iterationId, maxConcurrentRuns: ctx.maxConcurrentRuns }],
+      args: [{ iterationId: it.iterationId, maxConcurrentRuns: ctx.maxConcurrentRuns, ...(ctx.iterationHistoryEvents ? { historyEventBound: ctx.iterationHistoryEvents } : {}) }],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: [
         { key: SA.organization, value: input.organizationId },

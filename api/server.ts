@@ -18,6 +18,7 @@ async function main() {
     temporalUi: cfg.temporal,
     taskQueue: cfg.taskQueue,
     maxConcurrentRuns: cfg.maxConcurrentRuns,
+    iterationHistoryEvents: cfg.iterationHistoryEvents,
     artifacts: new LocalArtifactStore(cfg.artifactsDir),
     keyring: loadKeyring(process.env, cfg.dataDir),
     webhookAllowPrivateTargets: cfg.webhookAllowPrivateTargets,

@@ -45,6 +45,8 @@ export interface SimlabConfig {
   artifactsDir: string;
   /** Runs an iteration keeps in flight. */
   maxConcurrentRuns: number;
+  /** An iteration workflow continues as new once its history holds this many events. */
+  iterationHistoryEvents: number;
   /** Sandboxes this worker's Docker host runs at once; more runs wait in Temporal. */
   hostSlots: number;
   /** How often the worker's reaper sweeps for orphaned sandboxes and runs. */
@@ -165,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SimlabConfig {
     artifactsDir: path.resolve(r.string('SIMLAB_ARTIFACTS', path.join(dataDir, 'artifacts'))),
     maxConcurrentRuns: r.int('SIMLAB_MAX_CONCURRENT_RUNS', 4, 1, 1000),
     hostSlots: r.int('SIMLAB_HOST_SLOTS', defaultHostSlots(), 1, 1000),
+    iterationHistoryEvents: r.int('SIMLAB_ITERATION_HISTORY_EVENTS', 8000, 20, 40000),
     reapIntervalSeconds: r.int('SIMLAB_REAP_INTERVAL_SECONDS', 60, 5, 3600),
     anthropic: {
       ...(r.raw('ANTHROPIC_API_KEY') ? { apiKey: r.raw('ANTHROPIC_API_KEY')! } : {}),

@@ -254,7 +254,6 @@ async function executeRun({ runId }: RunWorkflowInput): Promise<RunWorkflowResul
         verdict = await sandbox.evaluateRun(runId, { ...entering('evaluating', agentDetail), leave: { to: 'analyzing' } });
         step = 'analysis';
         entered('analyzing');
-        if (patched(PATCHES.runAnalysis)) await analyzeQuietly(runId);
       } else {
         await transition('evaluating', agentDetail);
         verdict = await sandbox.evaluateRun(runId);
@@ -299,6 +298,9 @@ async function executeRun({ runId }: RunWorkflowInput): Promise<RunWorkflowResul
         log.error('destroy failed; left to the reaper', { runId, error: describe(err) });
       }
     }
+    // Analysed once its sandbox is gone (the analysis reads stored facts only): its model
+    // calls never hold a container or a host slot. Still `analyzing`, and not cancellable.
+    if (final.to === 'completed' && status === 'analyzing' && patched(PATCHES.runAnalysis)) await analyzeQuietly(runId);
     // A run ended from outside meanwhile (a cancel racing its start) keeps that ending.
     if (status !== final.to) {
       const ended = await dbFinal.transitionRun({ runId, to: final.to, ...(final.detail ? { detail: final.detail } : {}), ...(final.failure ? { failure: final.failure } : {}) });

@@ -51,7 +51,7 @@ export interface Harness {
 }
 
 /** `inProcessWorkers: false` leaves running workflows and activities to worker processes the test starts itself. */
-export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: Judge; analysisModel?: AnalysisModel } = {}): Promise<Harness> {
+export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: Judge; analysisModel?: AnalysisModel; iterationHistoryEvents?: number } = {}): Promise<Harness> {
   if (!runtimeInstalled) {
     // The worker's own logs are noise in test output; warnings and errors still show.
     Runtime.install({ logger: new (require('@temporalio/worker').DefaultLogger)('WARN') });
@@ -96,6 +96,7 @@ export async function startHarness(opts: { inProcessWorkers?: boolean; judge?: J
     temporal: client,
     taskQueue,
     maxConcurrentRuns: 4,
+    ...(opts.iterationHistoryEvents ? { iterationHistoryEvents: opts.iterationHistoryEvents } : {}),
     temporalUi: { uiUrl: 'http://127.0.0.1:8233', namespace: 'default' },
     artifacts,
     keyring,

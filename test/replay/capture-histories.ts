@@ -15,6 +15,8 @@ const KINDS: Record<string, string> = {
   'run-failed-setup': `WorkflowType = 'runWorkflow' AND SimlabRunStatus = 'failed'`,
   'run-cancelled': `WorkflowType = 'runWorkflow' AND SimlabRunStatus = 'cancelled'`,
   'iteration-completed': `WorkflowType = 'iterationWorkflow' AND ExecutionStatus = 'Completed'`,
+  // v5 on: an execution that handed its window to the next one (continue-as-new).
+  'iteration-continued': `WorkflowType = 'iterationWorkflow' AND ExecutionStatus = 'ContinuedAsNew'`,
 };
 
 async function main() {

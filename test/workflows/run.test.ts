@@ -58,9 +58,11 @@ describe('runWorkflow', () => {
       'task-test',
       'env-test',
     ]);
-    // Analysed in its analyzing step, before the sandbox is archived and destroyed.
+    // Analysed in its analyzing step once the sandbox is destroyed (no container or host
+    // slot held through model calls), before its final status.
     expect(world.callsFor(runId, 'analyzeRun')).toHaveLength(1);
-    expect(order.indexOf('analyzeRun')).toBeLessThan(order.indexOf('archiveSandbox'));
+    expect(order.indexOf('analyzeRun')).toBeGreaterThan(order.indexOf('destroySandbox'));
+    expect(order.indexOf('analyzeRun')).toBeLessThan(order.lastIndexOf('transitionRun'));
   });
 
   it('analyses a failed run after its cleanup, and an analysis failure changes nothing', async () => {
