@@ -20,7 +20,7 @@ import { openBenchDatabase, type DatabaseKind } from './lib/database';
 import { SqlProxy, type SqlStats } from './lib/sqlProxy';
 import { startWorld, trivialExperiment, triggerIteration, waitForIteration } from './lib/world';
 import { chainStats, type ExecutionStats } from './lib/histories';
-import { formatHistories, formatSql, formatTimeline, runHistories, runTimelines } from './lib/profile';
+import { formatEventKinds, formatHistories, formatSql, formatTimeline, runHistories, runTimelines } from './lib/profile';
 import { argOf, fmtS, runMain } from './lib/args';
 import { DockerProxy } from './lib/dockerProxy';
 import { cpuSpan, pidsOf } from './lib/procStats';
@@ -91,6 +91,7 @@ async function measure(o: Options, kind: DatabaseKind): Promise<DbResult> {
       profile.push(...formatTimeline(timeline), ...formatHistories(hs));
       const itWft = iterChain.flatMap((c) => c.workflowTasks);
       profile.push(`iteration workflow: ${iterChain.map((c) => c.events).join(' + ')} events, ${itWft.length} workflow tasks, ${iterChain.flatMap((c) => c.activities).length} activities`);
+      profile.push(...formatEventKinds(iterChain, exp.runs, 'iteration workflow events per run'), ...formatEventKinds(hs, hs.length, 'run workflow events per run'));
       if (sql) profile.push(...formatSql(sql, exp.runs));
       if (dockerProxy) profile.push(...formatDockerCalls(dockerProxy.calls, exp.runs, 'worker Docker API calls'));
     }

@@ -21,6 +21,8 @@ export interface ExecutionStats {
   workflowTasks: { scheduleToStartMs: number; runMs: number }[];
   timers: number;
   continuedAsNew: boolean;
+  /** Events by kind ("activityTaskScheduled", "markerRecorded", ...). */
+  byKind: Record<string, number>;
 }
 
 /** Walks any decoded protobuf value, calling `found` with the size of every Payload's data. */
@@ -39,9 +41,11 @@ export function analyzeHistory(workflowId: string, runId: string, events: Event[
   const at = (e: Event) => tsToMs(e.eventTime as never);
   const byId = new Map<number, Event>();
   for (const e of events) byId.set(Number(e.eventId), e);
-  const s: ExecutionStats = { workflowId, runId, events: events.length, largestPayload: 0, payloadBytes: 0, wallMs: 0, activities: [], workflowTasks: [], timers: 0, continuedAsNew: false };
+  const s: ExecutionStats = { workflowId, runId, events: events.length, largestPayload: 0, payloadBytes: 0, wallMs: 0, activities: [], workflowTasks: [], timers: 0, continuedAsNew: false, byKind: {} };
   if (events.length) s.wallMs = at(events[events.length - 1]!) - at(events[0]!);
   for (const e of events) {
+    const kind = Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k]);
+    if (kind) s.byKind[kind.replace(/EventAttributes$/, '')] = (s.byKind[kind.replace(/EventAttributes$/, '')] ?? 0) + 1;
     payloadSizes(e, (n) => {
       s.payloadBytes += n;
       s.largestPayload = Math.max(s.largestPayload, n);

@@ -75,6 +75,14 @@ export function formatHistories(hs: ExecutionStats[]): string[] {
   return lines;
 }
 
+/** Event kinds of a set of executions, per `per` (e.g. per run), largest first. */
+export function formatEventKinds(hs: ExecutionStats[], per: number, title: string): string[] {
+  const total: Record<string, number> = {};
+  for (const h of hs) for (const [k, n] of Object.entries(h.byKind)) total[k] = (total[k] ?? 0) + n;
+  const rows = Object.entries(total).sort((a, b) => b[1] - a[1]);
+  return [`${title}:`, ...rows.map(([k, n]) => `  ${(n / per).toFixed(2).padStart(6)}  ${k}`)];
+}
+
 export function formatSql(sql: SqlStats, runs: number): string[] {
   const lines = [
     `worker SQL: ${(sql.statements / runs).toFixed(1)} statements per run in ${(sql.roundTrips / runs).toFixed(1)} round trips (${(sql.transactions / runs).toFixed(1)} transactions); round trip mean ${mean(sql.roundTripMs).toFixed(1)} ms, p95 ${pct(sql.roundTripMs, 95).toFixed(1)} ms, ${ms(sql.roundTripMs.reduce((a, b) => a + b, 0) / runs)} per run`,
