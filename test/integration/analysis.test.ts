@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { startHarness, task, type Harness } from './harness';
-import { cliFor } from './cli';
+import { cliFor, jsonCli } from './cli';
 import { startFakeAnthropic, assistantMessage, toolUse, type FakeAnthropic } from './fakeAnthropic';
 import { createAnalysisActivities, type AnalysisActivities } from '../../activities/analysisActivities';
 import { AnthropicAnalysisModel } from '../../analysis/model';
@@ -31,11 +31,7 @@ const simlab = cliFor(
   () => ({ SIMLAB_PRODUCT: h.org.productSlug }),
 );
 
-async function json(...argv: string[]) {
-  const r = await simlab(...argv, '--format', 'json');
-  if (r.code !== 0) throw new Error(`simlab ${argv.join(' ')} exited ${r.code}: ${r.err}\n${r.out}`);
-  return JSON.parse(r.out);
-}
+const json = jsonCli(simlab);
 
 const activity = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A): Promise<R> => new MockActivityEnvironment().run(fn, ...args);
 

@@ -27,3 +27,12 @@ export function cliFor(h: () => Harness, configDir: () => string, env: () => Rec
     }
   };
 }
+
+/** `simlab … --format json`, parsed; any exit but 0 fails the test with what the CLI said. */
+export function jsonCli(simlab: Simlab): (...argv: string[]) => Promise<any> {
+  return async (...argv) => {
+    const r = await simlab(...argv, '--format', 'json');
+    if (r.code !== 0) throw new Error(`simlab ${argv.join(' ')} exited ${r.code}: ${r.err}\n${r.out}`);
+    return JSON.parse(r.out);
+  };
+}

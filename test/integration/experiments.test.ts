@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startHarness, task, type Harness } from './harness';
-import { cliFor } from './cli';
+import { cliFor, jsonCli } from './cli';
 import { createOrganization } from '../../api/tenancy';
 
 let h: Harness;
@@ -27,11 +27,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function json(...argv: string[]) {
-  const r = await simlab(...argv, '--format', 'json');
-  if (r.code !== 0) throw new Error(`simlab ${argv.join(' ')} exited ${r.code}: ${r.err}\n${r.out}`);
-  return JSON.parse(r.out);
-}
+const json = jsonCli(simlab);
 
 const helloTask = (name: string) =>
   h.createTask(task([{ name: 'says hello', evaluationType: 'bash_command', command: 'grep -qx hello hello.txt' }], { name }));

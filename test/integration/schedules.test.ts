@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { startHarness, task, type Harness } from './harness';
-import { cliFor } from './cli';
+import { cliFor, jsonCli } from './cli';
 import { createOrganization } from '../../api/tenancy';
 import { temporalScheduleId } from '../../schedules/ids';
 
@@ -33,11 +33,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function json(...argv: string[]) {
-  const r = await simlab(...argv, '--format', 'json');
-  if (r.code !== 0) throw new Error(`simlab ${argv.join(' ')} exited ${r.code}: ${r.err}\n${r.out}`);
-  return JSON.parse(r.out);
-}
+const json = jsonCli(simlab);
 
 async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
