@@ -82,7 +82,9 @@ function claims(): RunActivities {
   return proxyActivities<RunActivities>({
     taskQueue: `${workflowInfo().taskQueue}-claims`,
     startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes },
+    // Waiting for a host with room is not an attempt (no time limit); failing claims are:
+    // a claim that fails for some 10 minutes (a database that lacks a migration, say) fails the run.
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 25, nonRetryableErrorTypes },
   });
 }
 
