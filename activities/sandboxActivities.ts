@@ -14,7 +14,8 @@ import { ArchiveTimeoutError, archiveHome, changesSinceSetup, MAX_ARCHIVE_BYTES 
 
 const CANCELLED_ARCHIVE_BYTES = 64 * 1024 * 1024;
 const CANCELLED_ARCHIVE_MS = 6000;
-import { AGENT_HOME, shellArgv, type SandboxProvider } from '../sandbox';
+import { AGENT_HOME, shellArgv, type Sandbox, type SandboxProvider } from '../sandbox';
+import { SandboxLostError } from '../domain/errors';
 import { provisionSandbox, type ProvisionResult } from '../setup/provision';
 import { runAgentStep } from '../harnesses/agentStep';
 import { redactingWriter } from '../transcript/redacting';
@@ -74,6 +75,22 @@ export interface ArchiveResult {
   bytes?: number;
 }
 
+/**
+ * A step that failed while its container is stopped or gone will fail the same way on every
+ * retry: say so at once, in words, instead of Docker's "no such exec" after the last attempt.
+ */
+async function orSandboxLost<T>(sandbox: Sandbox, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    const state = await sandbox.liveness().catch(() => 'unknown' as const);
+    if (state === 'stopped' || state === 'missing') {
+      throw new SandboxLostError(`the sandbox's container is ${state === 'missing' ? 'gone' : 'stopped'} (the Docker engine restarted, or the container was killed from outside): ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
 export function createSandboxActivities(deps: SandboxActivityDeps) {
   const { prisma, sandboxes } = deps;
   const enter = async (runId: string, t?: StepTransitions) => {
@@ -111,17 +128,20 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
       ctx.heartbeat();
       await enter(runId, t);
       const run = await loadRun(prisma, runId);
-      return runAgentStep({ prisma, artifacts: deps.artifacts, anthropic: deps.anthropic ?? {}, prices: deps.prices ?? DEFAULT_PRICES }, run, sandboxes.attach(runId), await loadRunSecrets(prisma, deps.keyring, run), {
-        heartbeat: () => ctx.heartbeat(),
-        cancelled: ctx.cancelled,
-        cancelRequested: () => ctx.cancellationDetails?.cancelRequested === true,
-      });
+      const sandbox = sandboxes.attach(runId);
+      return orSandboxLost(sandbox, async () =>
+        runAgentStep({ prisma, artifacts: deps.artifacts, anthropic: deps.anthropic ?? {}, prices: deps.prices ?? DEFAULT_PRICES }, run, sandbox, await loadRunSecrets(prisma, deps.keyring, run), {
+          heartbeat: () => ctx.heartbeat(),
+          cancelled: ctx.cancelled,
+          cancelRequested: () => ctx.cancellationDetails?.cancelRequested === true,
+        }),
+      );
     },
 
     async evaluateRun(runId: string, t?: StepTransitions): Promise<EvaluationSummary> {
       const ctx = Context.current();
       await enter(runId, t);
-      const summary = await steadyHeartbeat(async () => {
+      const summary = await orSandboxLost(sandboxes.attach(runId), () => steadyHeartbeat(async () => {
         const run = await loadRun(prisma, runId);
         const metrics = await loadRunMetrics(prisma, runId);
         const secrets = await loadRunSecrets(prisma, deps.keyring, run);
@@ -139,7 +159,7 @@ export function createSandboxActivities(deps: SandboxActivityDeps) {
           secrets.redactor,
           redactingWriter(transcriptWriter(prisma, runId), secrets.redactor),
         );
-      });
+      }));
       await leave(runId, t);
       return summary;
     },

@@ -20,4 +20,12 @@ export class EvaluationError extends Error {
   override readonly name = 'EvaluationError';
 }
 
-export const NON_RETRYABLE_ERRORS = ['SetupError', 'EnvironmentConfigError', 'RunStateError', 'EvaluationError'] as const;
+/**
+ * The run's sandbox is gone or stopped under it (the Docker engine restarted, the container
+ * was killed from outside): no retry of the step can bring back what it held. Infra.
+ */
+export class SandboxLostError extends Error {
+  override readonly name = 'SandboxLostError';
+}
+
+export const NON_RETRYABLE_ERRORS = ['SetupError', 'EnvironmentConfigError', 'RunStateError', 'EvaluationError', 'SandboxLostError'] as const;

@@ -93,6 +93,8 @@ export interface Sandbox {
   createProcess(spec: ProcessSpec): Promise<string>;
   startProcess(processId: string): Promise<void>;
   processState(processId: string): Promise<ProcessState>;
+  /** Whether the sandbox's container still runs: a step that failed asks, to tell a lost sandbox from a passing fault. */
+  liveness(): Promise<'running' | 'stopped' | 'oom-killed' | 'missing'>;
   /** Settles when the process ends (or may have: callers still check processState). Close it when done. */
   watchProcessExit(processId: string): ProcessWatch;
   /** Writes files into an existing directory. */

@@ -147,6 +147,18 @@ export class DockerSandbox implements Sandbox {
     return { state: 'exited', exitCode: info.ExitCode ?? null };
   }
 
+  async liveness(): Promise<'running' | 'stopped' | 'oom-killed' | 'missing'> {
+    try {
+      const { State } = await this.container.inspect();
+      // Stopped by the kernel's OOM killer inside its memory limit: the agent's doing, not a lost sandbox.
+      if (State.OOMKilled) return 'oom-killed';
+      return State.Running ? 'running' : 'stopped';
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return 'missing';
+      throw err;
+    }
+  }
+
   /**
    * Resolves when the process (a detached exec) ends, from Docker's `exec_die` event: a
    * waiting harness learns of the end at once instead of at its next poll. Never rejects;

@@ -26,6 +26,7 @@ function scriptedSandbox(answer: (argv: string[], opts: ExecOptions) => Partial<
     startProcess: unused,
     processState: unused,
     watchProcessExit: unused,
+    liveness: unused,
     writeFiles: unused,
     writeArchive: unused,
     readFileTail: unused,
