@@ -242,7 +242,8 @@ describe('CLI', () => {
 
   it('prints the whole contract with `simlab spec`', async () => {
     const spec = JSON.parse((await simlab('spec')).out);
-    expect(Object.keys(spec)).toEqual(['task', 'goal', 'criterion', 'environment', 'experiment', 'simulation']);
+    expect(Object.keys(spec)).toEqual(['task', 'goal', 'criterion', 'environment', 'experiment', 'simulation', 'signalConfig']);
+    expect(spec.signalConfig).toMatchObject({ type: 'object' });
   });
 
   it('says what is wrong with a command line', async () => {
