@@ -32,16 +32,22 @@ async function main() {
     // Real executions of the integration tests only: the workflow tests' stubbed
     // activities run on queues of their own.
     const query = `${kind} AND TaskQueue STARTS_WITH 'simlab-test-'`;
-    let found = false;
-    for await (const wf of client.workflow.list({ query, pageSize: 1 })) {
+    // The newest execution of its kind (the list's order is not the start order): the
+    // histories of a version must come from that version's code.
+    let newest: { workflowId: string; runId: string; startTime: Date } | undefined;
+    let seen = 0;
+    for await (const wf of client.workflow.list({ query })) {
+      if (!newest || wf.startTime > newest.startTime) newest = { workflowId: wf.workflowId, runId: wf.runId, startTime: wf.startTime };
+      if (++seen >= 2000) break;
+    }
+    const found = newest !== undefined;
+    if (newest) {
       // The CLI writes the canonical proto3 JSON that historyFromJSON reads back.
       const json = execFileSync(process.env.TEMPORAL_CLI ?? 'temporal', [
-        'workflow', 'show', '--address', address, '--workflow-id', wf.workflowId, '--run-id', wf.runId, '--output', 'json',
+        'workflow', 'show', '--address', address, '--workflow-id', newest.workflowId, '--run-id', newest.runId, '--output', 'json',
       ]);
       fs.writeFileSync(path.join(outDir, `${name}.json`), json);
-      console.log(`${name}: ${wf.workflowId} (${(JSON.parse(json.toString()) as { events: unknown[] }).events.length} events)`);
-      found = true;
-      break;
+      console.log(`${name}: ${newest.workflowId} started ${newest.startTime.toISOString()} (${(JSON.parse(json.toString()) as { events: unknown[] }).events.length} events)`);
     }
     if (!found) console.error(`${name}: no execution matches ${query}`);
   }
