@@ -82,6 +82,8 @@ export async function startWorld(o: WorldOptions): Promise<World> {
     temporal,
     taskQueue,
     maxConcurrentRuns: o.concurrency,
+    // SIMLAB_ITERATION_HISTORY_EVENTS, as the API server reads it: a smaller bound shows continue-as-new on a small iteration.
+    ...(process.env.SIMLAB_ITERATION_HISTORY_EVENTS ? { iterationHistoryEvents: Number(process.env.SIMLAB_ITERATION_HISTORY_EVENTS) } : {}),
     temporalUi: { uiUrl: 'http://127.0.0.1:8233', namespace: 'default' },
     artifacts,
     keyring: createKeyring(secretKey),
