@@ -10,7 +10,6 @@
  * frees slots of runs that ended or went elsewhere without telling us (a worker crash
  * mid-claim, a run that failed before it provisioned).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { CustomSlotSupplier, SlotPermit, ActivitySlotInfo } from '@temporalio/worker';
 import type { PrismaClient } from '../prisma/client';
 import { TERMINAL_STATUSES } from '../domain/runLifecycle';
@@ -75,10 +74,17 @@ export class HostSlots {
             if (this.free()) break;
           }
           await new Promise<void>((resolve) => {
-            this.waiters.push(resolve);
-            abort.addEventListener('abort', () => resolve(), { once: true });
+            // Aborted while reconciling: the event has fired already.
+            if (abort.aborted) return resolve();
             // Wake up to reconcile now and then, in case a run ended without telling us.
-            void sleep(10_000).then(resolve);
+            const timer = setTimeout(done, 10_000);
+            function done() {
+              clearTimeout(timer);
+              abort.removeEventListener('abort', done);
+              resolve();
+            }
+            this.waiters.push(done);
+            abort.addEventListener('abort', done, { once: true });
           });
         }
         this.permits++;

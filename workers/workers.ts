@@ -55,6 +55,8 @@ export interface SimlabWorkers {
 export async function createWorkers(s: WorkerSetup): Promise<SimlabWorkers> {
   const hostQueue = hostQueueName(s.taskQueue, s.hostId);
   const slots = new HostSlots(s.hostSlots, runsGoneFrom(s.prisma, s.hostId));
+  // After a restart, the sandboxes this host still runs hold their slots from the start.
+  for (const sandbox of await s.sandboxes.list({ hostId: s.hostId, deploymentId: s.deploymentId })) if (sandbox.runId) slots.hold(sandbox.runId);
   const runActivities = createRunActivities({ prisma: s.prisma, hostQueue, slots });
   const shared = await Worker.create({
     connection: s.connection,
