@@ -35,3 +35,5 @@ fi
 
 log "tsc (build to dist/)"
 node_modules/.bin/tsc -p tsconfig.json || die "TypeScript build failed"
+# The workflows bundled once with the build, not by every worker at start-up.
+node dist/workers/bundleWorkflows.js || die "bundling the workflows failed"

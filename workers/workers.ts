@@ -3,7 +3,9 @@
  * task queue (workflows and database activities, any worker may take them) and one on
  * this Docker host's own queue (sandbox activities, which must run where the container is).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { workflowsPath } from './workflowsPath';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { PrismaClient } from '../prisma/client';
 import { createRunActivities, createSandboxActivities } from '../activities';
@@ -47,6 +49,12 @@ export interface WorkerSetup {
   hostSlots: number;
 }
 
+/** The bundle built with dist/ (workers/bundleWorkflows.ts) when there is one, else bundle now (from the sources). */
+function prebuiltBundle(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundled = path.join(path.dirname(workflowsPath()), '..', 'workflow-bundle.js');
+  return __dirname.split(path.sep).includes('dist') && fs.existsSync(bundled) ? { workflowBundle: { codePath: bundled } } : { workflowsPath: workflowsPath() };
+}
+
 export interface SimlabWorkers {
   workers: Worker[];
   slots: HostSlots;
@@ -62,7 +70,7 @@ export async function createWorkers(s: WorkerSetup): Promise<SimlabWorkers> {
     connection: s.connection,
     namespace: s.namespace,
     taskQueue: s.taskQueue,
-    ...(s.workflowBundle ? { workflowBundle: s.workflowBundle } : { workflowsPath: workflowsPath() }),
+    ...(s.workflowBundle ? { workflowBundle: s.workflowBundle } : prebuiltBundle()),
     activities: {
       ...runActivities,
       ...createScheduleActivities({ prisma: s.prisma, maxConcurrentRuns: s.maxConcurrentRuns }),
@@ -117,9 +125,4 @@ export async function createWorkers(s: WorkerSetup): Promise<SimlabWorkers> {
     maxHeartbeatThrottleInterval: '2s',
   });
   return { workers: [shared, claims, host], slots };
-}
-
-export function workflowsPath(): string {
-  // Works from the TypeScript sources (tests) and from dist/ alike.
-  return require.resolve(path.join(__dirname, '..', 'workflows'));
 }
