@@ -3,6 +3,7 @@
  * it stores (RunAnalysisDocument). Pure data: every module of analysis/ works on these.
  */
 import type { TranscriptEvent } from '../transcript/types';
+import type { RunMetrics } from '../store/runs';
 
 export interface CriterionFact {
   goal: string;
@@ -15,7 +16,8 @@ export interface CriterionFact {
   evidence: string;
 }
 
-export interface RunFacts {
+/** A run as the analysis reads it: its metrics as the criteria saw them, and more. */
+export interface RunFacts extends RunMetrics {
   runId: string;
   iterationId: string;
   taskId: string;
@@ -27,16 +29,8 @@ export interface RunFacts {
   passed: boolean | null;
   failureCategory: string | null;
   failureMessage: string | null;
-  agentExitCode: number | null;
   agentTimedOut: boolean | null;
   agentStopReason: string | null;
-  agentDurationMs: number | null;
-  runDurationMs: number | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  costUsd: number | null;
-  agentTurns: number | null;
-  toolCalls: number | null;
   /** A plain command agent's command: its only action when the transcript has no tool calls. */
   agentCommand: string | null;
   taskPrompt: string;

@@ -21,6 +21,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import * as tar from 'tar-stream';
+import { hardenedHostConfig } from '../../sandbox/docker/provider';
 
 export type BaselineMode = 'essential' | 'mirror';
 
@@ -95,7 +96,6 @@ export class PlainDockerRun {
   async run(mode: BaselineMode, n: number, archiveDir: string): Promise<void> {
     const { docker, times, spec } = this;
     const t = <T>(name: string, f: () => Promise<T>) => times.time(name, f);
-    const memory = spec.resources.memoryMb * 1024 * 1024;
     const name = `simlab-bench-${this.label}-${n}`;
     if (mode === 'mirror') {
       await t('containers.list', () => docker.listContainers({ all: true, filters: { label: [`simlab.bench=${this.label}`, `simlab.bench.n=${n}`] } }));
@@ -113,13 +113,7 @@ export class PlainDockerRun {
         Labels: { 'simlab.bench': this.label, 'simlab.bench.n': String(n) },
         NetworkDisabled: true,
         HostConfig: {
-          CapDrop: ['ALL'],
-          SecurityOpt: ['no-new-privileges'],
-          PidsLimit: spec.resources.pids,
-          Memory: memory,
-          MemorySwap: memory,
-          NanoCpus: Math.round(spec.resources.cpus * 1e9),
-          Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+          ...hardenedHostConfig(spec.resources),
           NetworkMode: 'none',
           AutoRemove: false,
         },

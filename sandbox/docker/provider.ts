@@ -38,7 +38,6 @@ export class DockerSandboxProvider implements SandboxProvider {
       }
       throw err;
     }
-    const memory = spec.resources.memoryMb * 1024 * 1024;
     if (spec.network.enabled && !this.networks) {
       throw new EnvironmentConfigError(`Docker host '${id.hostId}' has no egress-filtered network: sandboxes with network access cannot run there`);
     }
@@ -68,13 +67,7 @@ export class DockerSandboxProvider implements SandboxProvider {
       Labels: { ...labels, ...net?.labels },
       NetworkDisabled: !net,
       HostConfig: {
-        CapDrop: ['ALL'],
-        SecurityOpt: ['no-new-privileges'],
-        PidsLimit: spec.resources.pids,
-        Memory: memory,
-        MemorySwap: memory,
-        NanoCpus: Math.round(spec.resources.cpus * 1e9),
-        Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+        ...hardenedHostConfig(spec.resources),
         NetworkMode: net?.networkMode ?? 'none',
         ...(home ? { Mounts: [{ Type: 'bind' as const, Source: home, Target: AGENT_HOME }] } : {}),
         AutoRemove: false,
@@ -200,4 +193,22 @@ async function requireWritableHome(container: Docker.Container, image: string): 
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`sandbox of image '${image}' did not answer a basic exec`);
+}
+
+/**
+ * What every sandbox's container gets, whatever else it is given: no capabilities, no new
+ * privileges, and its process, memory (no extra swap), CPU and open-file limits. The
+ * benchmarks' plain-Docker baseline uses it too, so both sides do the same container work.
+ */
+export function hardenedHostConfig(resources: { pids: number; memoryMb: number; cpus: number }) {
+  const memory = resources.memoryMb * 1024 * 1024;
+  return {
+    CapDrop: ['ALL'],
+    SecurityOpt: ['no-new-privileges'],
+    PidsLimit: resources.pids,
+    Memory: memory,
+    MemorySwap: memory,
+    NanoCpus: Math.round(resources.cpus * 1e9),
+    Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+  };
 }
