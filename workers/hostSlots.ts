@@ -18,8 +18,6 @@ export class HostSlots {
   private readonly held = new Map<string, number>();
   private permits = 0;
   private waiters: Array<() => void> = [];
-  /** The most slots in use at once (held + permits being used), for tests and figures. */
-  peak = 0;
 
   private lastReconcile = 0;
 
@@ -43,7 +41,6 @@ export class HostSlots {
   /** Idempotent: a retried claim or a provision after a worker restart holds the same slot. */
   hold(runId: string): void {
     if (!this.held.has(runId)) this.held.set(runId, Date.now());
-    this.peak = Math.max(this.peak, this.held.size);
   }
 
   release(runId: string): void {
