@@ -21,6 +21,7 @@ import type { Harness } from '../test/integration/harness';
 import { startWorkerProcess } from '../test/integration/workerProcess';
 import { isTerminal, type RunStatus } from '../domain/runLifecycle';
 import type { ChaosService, ChaosStack } from './chaosStack';
+import { argOf } from './lib/args';
 
 export type KillTarget = 'creating_sandbox' | 'running' | 'evaluating' | 'analyzing' | 'any';
 const TARGETS: KillTarget[] = ['creating_sandbox', 'running', 'evaluating', 'analyzing', 'any'];
@@ -621,11 +622,6 @@ export function formatReport(r: ChaosReport): string {
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   return [...rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`), ...(r.problems.length ? ['problems:', ...r.problems.map((p) => `  ${p}`)] : ['problems: none'])].join('\n');
-}
-
-function argOf(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
 }
 
 /**

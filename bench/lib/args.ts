@@ -1,5 +1,6 @@
+/** The last occurrence wins, so `npm run chaos -- --trials 20` overrides the script's own `--trials 100`. */
 export function argOf(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
+  const i = argv.lastIndexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
