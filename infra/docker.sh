@@ -29,6 +29,11 @@ docker_ready() {
   return 1
 }
 
+# The machine's own engine, by its default pidfile: another dockerd (the chaos bench's
+# private one, on its own socket) must not pass for it.
+DOCKERD_PIDFILE=/var/run/docker.pid
+machine_dockerd() { [ -s "$DOCKERD_PIDFILE" ] && kill -0 "$(cat "$DOCKERD_PIDFILE")" 2>/dev/null; }
+
 start_dockerd() {
   local dpid=""
   if ! command -v dockerd >/dev/null; then
@@ -36,7 +41,7 @@ start_dockerd() {
   fi
   # docker.io brings a client too; make sure some `docker` exists.
   command -v docker >/dev/null || need_apt docker.io
-  if pgrep -x dockerd >/dev/null; then
+  if machine_dockerd; then
     log "dockerd is running but not answering yet; waiting for it"
   else
     log "starting dockerd (log: $SIMLAB_DATA/logs/dockerd.log)"
@@ -46,7 +51,7 @@ start_dockerd() {
   fi
   # Stop waiting early if dockerd died (see its log).
   # ($! rather than pgrep: the child may not have exec'd dockerd yet.)
-  dockerd_alive() { if [ -n "${dpid:-}" ]; then kill -0 "$dpid"; else pgrep -x dockerd; fi; }
+  dockerd_alive() { if [ -n "${dpid:-}" ]; then kill -0 "$dpid"; else machine_dockerd; fi; }
   ready_or_gone() { docker_ready || ! dockerd_alive >/dev/null 2>&1; }
   wait_for 60 "docker daemon" ready_or_gone || true
   docker_ready || {
