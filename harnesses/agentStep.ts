@@ -8,7 +8,7 @@ import type { PrismaClient } from '../prisma/client';
 import type { ArtifactStore } from '../artifacts';
 import { artifactKeys } from '../artifacts';
 import { agentTimeoutSeconds } from '../domain/contract';
-import { AGENT_HOME, type Sandbox } from '../sandbox';
+import type { Sandbox } from '../sandbox';
 import { claimAgentProcess, readAgentProcess, recordAgentOutcome, type RunRecord } from '../store/runs';
 import { conversationStore } from '../store/conversation';
 import { readEvents, streamedOutputBytes, transcriptWriter } from '../transcript/store';
@@ -21,14 +21,6 @@ import { harnessFor, type AgentResult, type HarnessContext } from './index';
 
 const LOG_LIMIT = 10 * 1024 * 1024;
 const EXCERPT = 4000;
-
-/** Whether the home's own filesystem (a quota'd home disk) is full, as `df` sees it. */
-async function homeDiskFull(sandbox: Sandbox): Promise<boolean> {
-  const res = await sandbox.exec(['df', '-P', AGENT_HOME], { timeoutSeconds: 30 });
-  const fields = res.output.trim().split('\n').pop()?.split(/\s+/) ?? [];
-  const avail = Number(fields[3]);
-  return res.exitCode === 0 && Number.isFinite(avail) && avail < 1024;
-}
 
 async function conversationAsText(prisma: PrismaClient, runId: string): Promise<string> {
   const events = await readEvents(prisma, runId, { limit: 100_000, types: ['agent_message', 'tool_call', 'tool_result'] });
@@ -75,22 +67,22 @@ export async function runAgentStep(
     conversation: conversationStore(deps.prisma, run.id, (v) => secrets.redactor.redactDeep(v)),
     ...control,
   });
-  await sandbox.stopProcessesSinceBaseline();
-  await streamer.poll(true);
+  // Every process the agent started ends here; what it left is read in the same breath.
+  const ending = await sandbox.endAgent({ logPath: AGENT_LOG, tailLimit: LOG_LIMIT, homeDisk: !!run.environment.resources.diskMb, onProgress: control.heartbeat });
+  await streamer.poll(true, ending.log ?? { start: 0, content: Buffer.alloc(0) });
   // A sandbox the agent exhausted is the agent's doing: said on the run, which is still
   // evaluated on what it left.
-  const limits = await sandbox.resourceEvents();
   const diskMb = run.environment.resources.diskMb;
-  const diskFull = diskMb ? await homeDiskFull(sandbox) : false;
+  const diskFull = !!diskMb && ending.homeAvailableKb !== null && ending.homeAvailableKb < 1024;
   const exhausted = [
     ...(diskFull ? [`it filled its ${diskMb} MB disk quota`] : []),
-    ...(limits.oomKills ? [`the sandbox's memory limit (${run.environment.resources.memoryMb} MB) OOM-killed ${limits.oomKills} of its processes`] : []),
-    ...(limits.pidsLimitHit ? [`it hit the sandbox's process limit (${run.environment.resources.pids}) ${limits.pidsLimitHit} time(s)`] : []),
+    ...(ending.oomKills ? [`the sandbox's memory limit (${run.environment.resources.memoryMb} MB) OOM-killed ${ending.oomKills} of its processes`] : []),
+    ...(ending.pidsLimitHit ? [`it hit the sandbox's process limit (${run.environment.resources.pids}) ${ending.pidsLimitHit} time(s)`] : []),
   ];
   if (exhausted.length && !result.agentFailure) result.agentFailure = `the agent exhausted its sandbox: ${exhausted.join('; ')}`;
   if (result.agentFailure) await transcript.append({ type: 'error', data: { step: 'agent', message: result.agentFailure } });
 
-  const log = (await sandbox.readFileTail(AGENT_LOG, LOG_LIMIT, control.heartbeat)) ?? { content: Buffer.alloc(0), truncated: false };
+  const log = ending.log ?? { content: Buffer.alloc(0) };
   // A harness that talks to a model prints nothing itself: its log is the conversation as
   // text, so that excerpts and judges see what the agent said and did.
   const printed = log.content.length ? log.content : Buffer.from(await conversationAsText(deps.prisma, run.id));

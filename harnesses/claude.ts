@@ -157,8 +157,6 @@ class ClaudeLoop {
     const { ctx } = this;
     const recorded = await ctx.processes.read();
     if (recorded) return recorded.startedAt;
-    // What runs now is kept when the agent's processes are ended (bash may leave some behind).
-    await ctx.sandbox.recordProcessBaseline();
     const p = { processId: PROCESS_ID, startedAt: new Date() };
     if (await ctx.processes.claim(p)) return p.startedAt;
     return (await ctx.processes.read())!.startedAt;

@@ -81,8 +81,6 @@ async function startOrResume(ctx: HarnessContext) {
     ...(run.environment.agent.env ?? {}),
     ...ctx.secretEnv,
   };
-  // What exists now (PID 1, services of init commands) is kept when the agent's processes are ended.
-  await sandbox.recordProcessBaseline();
   const processId = await sandbox.createProcess({
     argv: shellArgv(`exec >>${AGENT_LOG} 2>&1 </dev/null; ${run.environment.agent.command}`),
     workingDir: AGENT_HOME,

@@ -39,9 +39,13 @@ export class OutputStreamer {
     private readonly format: 'text' | 'claude-code-stream-json',
   ) {}
 
-  async poll(final: boolean): Promise<void> {
+  /** `known`: the log's bytes from `start` on, already read (the agent's end), used where they reach. */
+  async poll(final: boolean, known?: { start: number; content: Buffer }): Promise<void> {
     for (;;) {
-      const chunk = await this.sandbox.readFileFrom(this.path, this.offset, CHUNK);
+      const chunk =
+        known && this.offset >= known.start
+          ? known.content.subarray(this.offset - known.start, this.offset - known.start + CHUNK)
+          : await this.sandbox.readFileFrom(this.path, this.offset, CHUNK);
       if (!chunk || chunk.length === 0) return;
       const full = chunk.length === CHUNK;
       let keep = incompleteUtf8Tail(chunk);

@@ -113,13 +113,39 @@ export interface Sandbox {
   readFile(path: string, limit: number): Promise<FileRead>;
   /** A tar stream of a directory, or null when the sandbox is gone. */
   exportDirectory(path: string): Promise<NodeJS.ReadableStream | null>;
-  /** Notes which processes exist now (PID 1, services of init commands). */
+  /**
+   * Notes which processes exist now (PID 1, services of init commands); first proves that
+   * the image gives the agent a writable home (EnvironmentConfigError if not).
+   */
   recordProcessBaseline(): Promise<void>;
   /** Ends every process started since the baseline, background ones included, even when
    * the agent has used up the sandbox's process limit. */
   stopProcessesSinceBaseline(): Promise<void>;
-  /** How often the sandbox hit its limits: processes refused (pids) and OOM kills. */
-  resourceEvents(): Promise<{ pidsLimitHit: number; oomKills: number }>;
+  /**
+   * Once the agent has ended: every process since the baseline ended, how often the sandbox
+   * hit its limits, and the end of the agent's log, all at once.
+   */
+  endAgent(opts: EndAgentOptions): Promise<AgentEnding>;
+}
+
+export interface EndAgentOptions {
+  logPath: string;
+  /** Bytes of the log's end to return. */
+  tailLimit: number;
+  /** Also report the free space of the home's own filesystem (a quota'd home disk). */
+  homeDisk: boolean;
+  onProgress?: () => void;
+}
+
+export interface AgentEnding {
+  /** Processes refused at the sandbox's process limit. */
+  pidsLimitHit: number;
+  /** Processes the kernel killed at the sandbox's memory limit. */
+  oomKills: number;
+  /** KiB free in the home, when asked for and known. */
+  homeAvailableKb: number | null;
+  /** The log's end: `content` is its bytes from `start` to `size`; null when there is no log. */
+  log: { size: number; start: number; content: Buffer } | null;
 }
 
 export type FileRead =

@@ -51,6 +51,9 @@ export async function provisionSandbox(
     { name: `${dir}/${path.posix.basename(AGENT_LOG)}`, content: '', mode: 0o600, owner: 'agent' },
   ]);
 
+  // Proves the home writable; re-recorded below when init commands may have started services.
+  await sandbox.recordProcessBaseline();
+
   await placeInitFiles({ artifacts: deps.artifacts, transcript: deps.transcript }, sandbox, run, secrets, control);
   for (const [i, cmd] of run.task.initCommands.entries()) {
     const res = await sandbox.exec(shellArgv(cmd.command, cmd.workingDirectory), { timeoutSeconds: cmd.timeoutSeconds, env: secrets.env, ...control });
@@ -64,6 +67,8 @@ export async function provisionSandbox(
       throw new SetupError(secrets.redactor.redact(`init command ${i + 1} (${truncate(cmd.command, 120)}) ${why}: ${truncate(res.output.trim(), 2000, true)}`));
     }
   }
+  // What runs now (PID 1, services the init commands started) is kept when the agent's processes are ended.
+  if (run.task.initCommands.length) await sandbox.recordProcessBaseline();
   // The starting state the agent's changes are measured against; too large, and the run
   // just has no list of changes.
   try {

@@ -19,7 +19,10 @@ import {
   type Sandbox,
   type SandboxFile,
   type SandboxUser,
+  type AgentEnding,
+  type EndAgentOptions,
 } from '../types';
+import { EnvironmentConfigError } from '../../domain/errors';
 import { containerName } from './labels';
 
 const userSpec = (u: SandboxUser = 'agent') => (u === 'root' ? '0:0' : `${AGENT_UID}:${AGENT_UID}`);
@@ -34,11 +37,12 @@ const RECORD_BASELINE = `for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] || 
 /**
  * Ends every process that did not exist at the baseline, except this killer itself. Runs as
  * the agent's uid: without capabilities, only the owner of a process may signal it.
+ * Builtins only until everything is dead (no fork per process: a fork bomb may have used
+ * up the sandbox's process limit), and several rounds: it may have spawned more meanwhile.
  */
 const KILL_SINCE_BASELINE = `
-  keep=" $(tr '\\n' ' ' < ${PROCESS_BASELINE} 2>/dev/null) "
-  # Builtins only inside the loop (no fork per process), and several rounds: a fork bomb
-  # may have spawned more while the previous round ran.
+  keep=" "
+  if [ -r ${PROCESS_BASELINE} ]; then while read -r p; do keep="$keep$p "; done < ${PROCESS_BASELINE}; fi
   for round in 1 2 3 4 5 6 7 8; do
     killed=0
     for p in /proc/[0-9]*; do
@@ -47,8 +51,47 @@ const KILL_SINCE_BASELINE = `
       case "$keep" in *" $pid "*) ;; *) kill -KILL "$pid" 2>/dev/null && killed=1 ;; esac
     done
     [ "$killed" = 0 ] && break
+  done`;
+
+/** The sandbox's own cgroup counters (v2 files, or their v1 places): how often it hit its limits. */
+const CGROUP_EVENT_FILES = ['/sys/fs/cgroup/pids.events', '/sys/fs/cgroup/memory.events', '/sys/fs/cgroup/pids/pids.events', '/sys/fs/cgroup/memory/memory.oom_control'];
+
+/**
+ * What the agent step needs once the agent has ended, in one exec instead of four: every
+ * process since the baseline ended, then a header of the cgroup counters (and the home's
+ * free space), then the end of the agent's log. The header comes first and is printed by
+ * this script alone, so nothing the agent wrote can pose as it; the log part is bounded.
+ *   $1 log path, $2 bytes of its end, $3 1 to report the home's free space
+ */
+const END_AGENT = `${KILL_SINCE_BASELINE}
+  echo "simlab-end 1"
+  for f in ${CGROUP_EVENT_FILES.join(' ')}; do
+    [ -r "$f" ] || continue
+    while read -r k v; do echo "cg \${f##*/} $k $v"; done < "$f"
   done
-  exit 0`;
+  [ "$3" = 1 ] && df -P ${AGENT_HOME} 2>/dev/null | while read -r fs blocks used avail rest; do echo "df $avail"; done
+  if [ -f "$1" ]; then
+    for size in $(wc -c < "$1"); do :; done
+    start=$(( size > $2 ? size - $2 : 0 ))
+    echo "log $size $start"
+    echo "--"
+    tail -c "+$(( start + 1 ))" -- "$1"
+  else
+    echo "log -1 0"
+    echo "--"
+  fi`;
+
+/**
+ * Run as root (no capabilities: it cannot pass for the agent) when the baseline is recorded:
+ * the image must give the agent a home it can write, said plainly if not (exit 4).
+ */
+const CHECK_HOME = `
+  [ -d ${AGENT_HOME} ] || { echo "${AGENT_HOME} does not exist"; exit 4; }
+  # An image without stat cannot be checked here: its agent learns of an unwritable home itself.
+  set -- $(stat -c '%u %g %a' ${AGENT_HOME} 2>/dev/null) || true
+  if [ $# = 3 ] && ! { [ "$1" = ${AGENT_UID} ] && [ $(( 0$3 & 0200 )) != 0 ]; } && ! { [ "$2" = ${AGENT_UID} ] && [ $(( 0$3 & 020 )) != 0 ]; } && [ $(( 0$3 & 02 )) = 0 ]; then
+    echo "${AGENT_HOME} is owned by $1:$2 with mode $3"; exit 4
+  fi`;
 
 /** Room for simlab's own execs when the agent has used up the sandbox's process limit. */
 const PIDS_HEADROOM = 64;
@@ -295,7 +338,8 @@ export class DockerSandbox implements Sandbox {
   }
 
   async recordProcessBaseline(): Promise<void> {
-    const res = await this.exec(['/bin/sh', '-c', RECORD_BASELINE], { timeoutSeconds: 60, user: 'root', workingDir: '/' });
+    const res = await this.exec(['/bin/sh', '-c', `${CHECK_HOME}\n${RECORD_BASELINE}`], { timeoutSeconds: 60, user: 'root', workingDir: '/' });
+    if (res.exitCode === 4) throw new EnvironmentConfigError(`the sandbox's image has no ${AGENT_HOME} writable by uid ${AGENT_UID} (the agent user): ${res.output.trim().slice(0, 200)}`);
     if (res.exitCode !== 0) throw new Error(`recording the sandbox's processes failed (exit ${res.exitCode}): ${res.output.slice(0, 200)}`);
   }
 
@@ -305,7 +349,7 @@ export class DockerSandbox implements Sandbox {
     const limit = (await this.container.inspect()).HostConfig.PidsLimit ?? 0;
     if (limit > 0) await this.container.update({ PidsLimit: limit + PIDS_HEADROOM });
     try {
-      const id = await this.createProcess({ argv: ['/bin/sh', '-c', KILL_SINCE_BASELINE], workingDir: '/' });
+      const id = await this.createProcess({ argv: ['/bin/sh', '-c', `${KILL_SINCE_BASELINE}\n  exit 0`], workingDir: '/' });
       await this.startProcess(id);
       // Detached: wait for the kill itself to have run before anything reads the sandbox.
       for (let i = 0; i < 100 && (await this.processState(id)).state === 'running'; i++) await sleep(50);
@@ -315,11 +359,46 @@ export class DockerSandbox implements Sandbox {
     }
   }
 
-  async resourceEvents(): Promise<{ pidsLimitHit: number; oomKills: number }> {
-    // The sandbox's own cgroup counters (v2 files, or their v1 places): how often it hit its limits.
-    const files = ['/sys/fs/cgroup/pids.events', '/sys/fs/cgroup/memory.events', '/sys/fs/cgroup/pids/pids.events', '/sys/fs/cgroup/memory/memory.oom_control'];
-    const res = await this.exec(['/bin/sh', '-c', `cat ${files.join(' ')} 2>/dev/null; exit 0`], { timeoutSeconds: 30, user: 'root', workingDir: '/' });
-    const count = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(res.output)?.[1] ?? 0);
-    return { pidsLimitHit: count('max'), oomKills: count('oom_kill') };
+  async endAgent(opts: EndAgentOptions): Promise<AgentEnding> {
+    const run = () =>
+      this.exec(['/bin/sh', '-c', END_AGENT, 'simlab', opts.logPath, String(opts.tailLimit), opts.homeDisk ? '1' : '0'], {
+        timeoutSeconds: 120,
+        workingDir: '/',
+        outputLimit: opts.tailLimit + 64 * 1024,
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      }).then((r) => parseAgentEnding(r.bytes));
+    // Without a header the script could not run: the agent used up its process limit (a
+    // fork bomb). Stopping it then takes the slower way that makes room first.
+    const first = await run().catch(() => null);
+    if (first) return first;
+    await this.stopProcessesSinceBaseline();
+    const second = await run();
+    if (!second) throw new Error("reading the agent's end from the sandbox failed: the script printed no report");
+    return second;
   }
+}
+
+/** The report of END_AGENT, or null when its header is missing or cut. */
+export function parseAgentEnding(out: Buffer): AgentEnding | null {
+  const head = Buffer.from('simlab-end 1\n');
+  if (!out.subarray(0, head.length).equals(head)) return null;
+  const sep = out.indexOf('\n--\n');
+  if (sep < 0) return null;
+  const lines = out.subarray(head.length, sep).toString('utf8').split('\n');
+  const counter = (file: string, key: string) => {
+    const line = lines.find((l) => l.startsWith(`cg ${file} ${key} `));
+    return line ? Number(line.split(' ')[3]) || 0 : 0;
+  };
+  const df = lines.filter((l) => l.startsWith('df ')).map((l) => Number(l.slice(3))).filter(Number.isFinite).pop();
+  const log = lines.find((l) => l.startsWith('log '))?.split(' ').map(Number);
+  if (!log || log.length !== 3) return null;
+  const [, size, start] = log as [number, number, number];
+  const content = out.subarray(sep + 4);
+  return {
+    pidsLimitHit: counter('pids.events', 'max'),
+    oomKills: counter('memory.events', 'oom_kill') + counter('memory.oom_control', 'oom_kill'),
+    homeAvailableKb: df ?? null,
+    // A log that grew after the size was read (a process of the baseline writing to it) is cut where it was.
+    log: size < 0 ? null : { size, start, content: content.subarray(0, size - start) },
+  };
 }

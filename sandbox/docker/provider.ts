@@ -84,7 +84,6 @@ export class DockerSandboxProvider implements SandboxProvider {
       if (net) this.networks?.sandboxStarted();
       const info = await container.inspect();
       if (!info.State.Running) throw new Error(`sandbox exited at start: ${info.State.Error || `exit ${info.State.ExitCode}`}`);
-      await requireWritableHome(container, spec.image);
     } catch (err) {
       await this.destroy({ runId: id.runId });
       if (err instanceof EnvironmentConfigError) throw err;
@@ -173,26 +172,6 @@ async function copyImageHome(docker: Docker, image: string, sandbox: Docker.Cont
   } finally {
     await source.remove({ force: true }).catch(() => undefined);
   }
-}
-
-/** The image must give the agent (uid 1000) a home it can write; say so plainly if not. */
-async function requireWritableHome(container: Docker.Container, image: string): Promise<void> {
-  const exec = await container.exec({
-    Cmd: ['/bin/sh', '-c', `test -d ${AGENT_HOME} && test -w ${AGENT_HOME}`],
-    User: `${AGENT_UID}:${AGENT_UID}`,
-    AttachStdout: false,
-    AttachStderr: false,
-  });
-  await exec.start({ Detach: true });
-  for (let i = 0; i < 100; i++) {
-    const info = await exec.inspect();
-    if (!info.Running) {
-      if (info.ExitCode === 0) return;
-      throw new EnvironmentConfigError(`image '${image}' has no ${AGENT_HOME} writable by uid ${AGENT_UID} (the agent user)`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`sandbox of image '${image}' did not answer a basic exec`);
 }
 
 /**

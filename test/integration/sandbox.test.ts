@@ -64,6 +64,33 @@ describe('sandbox', () => {
     expect(await h.sandboxes.list({ runId })).toEqual([]);
   });
 
+  it('says plainly when the image gives the agent no home it can write', async () => {
+    // An image like the test image, but with a home that root owns and only root may write.
+    const builder = await h.docker.createContainer({ Image: TEST_IMAGE, User: '0:0', Entrypoint: ['/bin/sh', '-c', 'chown 0:0 /home/agent && chmod 755 /home/agent'], Cmd: [] });
+    await builder.start();
+    expect((await builder.wait()).StatusCode).toBe(0);
+    await builder.commit({ repo: 'simlab/busybox', tag: 'root-home' });
+    await builder.remove();
+    const runId = newId('run');
+    try {
+      const c = await createSandbox({ runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env({ image: 'simlab/busybox:root-home' }));
+      const refused = await c.recordProcessBaseline().then(() => null, (err: Error) => err);
+      expect(refused?.constructor.name).toBe('EnvironmentConfigError');
+      expect(refused?.message).toMatch(/no \/home\/agent writable by uid 1000 .*owned by 0:0 with mode 755/);
+      // The test image itself passes the same check.
+      const fine = await createSandbox({ runId: newId('run'), iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env());
+      try {
+        await fine.writeFiles('/tmp', [{ name: '.simlab', type: 'directory', mode: 0o755, owner: 'root' }]);
+        await expect(fine.recordProcessBaseline()).resolves.toBeUndefined();
+      } finally {
+        await h.sandboxes.destroy({ runId: fine.runId });
+      }
+    } finally {
+      await h.sandboxes.destroy({ runId });
+      await h.docker.getImage('simlab/busybox:root-home').remove().catch(() => undefined);
+    }
+  });
+
   it('has a network only when the environment allows it', async () => {
     const runId = newId('run');
     const c = await createSandbox({ runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env({ network: { enabled: true } }));

@@ -35,7 +35,7 @@ function scriptedSandbox(answer: (argv: string[], opts: ExecOptions) => Partial<
     exportDirectory: unused,
     recordProcessBaseline: unused,
     stopProcessesSinceBaseline: unused,
-    resourceEvents: unused,
+    endAgent: unused,
   };
 }
 
