@@ -14,6 +14,7 @@ import type { AnalysisModel } from '../analysis/model';
 import { analyzeRunFacts } from '../analysis/runAnalysis';
 import { EMPTY_SIGNAL_CONFIG, parseSignalConfig, type SignalConfig } from '../analysis/signalConfig';
 import type { RunAnalysisDocument } from '../analysis/types';
+import { transitionRun, type TransitionInput, type TransitionResult } from '../store/runStatus';
 import { findRunAnalysis, findIterationResult, frozenSignalConfig, iterationAnalyses, loadRunFacts, previousIterationResult, saveIterationResult, saveRunAnalysis } from '../store/analysis';
 
 export interface AnalysisActivityDeps {
@@ -27,6 +28,8 @@ export interface AnalyzeRunResult {
   status: 'analysed' | 'partial';
   frictionPoints: number;
   problems: number;
+  /** The run's ending, when it was asked to write it (`then`): which ending stands. */
+  ended?: TransitionResult;
 }
 
 export interface IterationResultsSummary {
@@ -69,12 +72,17 @@ export function createAnalysisActivities(deps: AnalysisActivityDeps) {
   }
 
   return {
-    /** Signals and friction points of one run, stored once. Safe to retry. */
-    async analyzeRun(input: { runId: string }): Promise<AnalyzeRunResult> {
+    /**
+     * Signals and friction points of one run, stored once. Safe to retry. `then`: the run's
+     * ending, written once the analysis is stored (v6: one activity and workflow task fewer
+     * per completed run than a transition of its own).
+     */
+    async analyzeRun(input: { runId: string; then?: TransitionInput }): Promise<AnalyzeRunResult> {
       const timer = setInterval(() => heartbeat(), 3000);
       try {
         const doc = await analyze(input.runId);
-        return { runId: input.runId, status: doc.problems.length ? 'partial' : 'analysed', frictionPoints: doc.friction.points.length, problems: doc.problems.length };
+        const ended = input.then ? await transitionRun(prisma, input.then) : undefined;
+        return { runId: input.runId, status: doc.problems.length ? 'partial' : 'analysed', frictionPoints: doc.friction.points.length, problems: doc.problems.length, ...(ended ? { ended } : {}) };
       } finally {
         clearInterval(timer);
       }

@@ -24,4 +24,6 @@ export const PATCHES = {
   runAnalysis: 'simlab-v5-run-analysis',
   /** v5: an ended iteration computes its results, then sends a regression alert (a child of its own). */
   iterationResults: 'simlab-v5-iteration-results',
+  /** v6: a completed run's analysis writes its ending too (no transition activity of its own). */
+  analysisEndsRun: 'simlab-v6-analysis-ends-run',
 } as const;

@@ -26,6 +26,7 @@ import {
 import type { AnalysisActivities, RunActivities, RunPlan, SandboxActivities, StepTransitions } from '../activities';
 import type { ExternalSandboxActivities } from '../activities/sandboxActivities';
 import type { FailureCategory, RunStatus } from '../domain/runLifecycle';
+import type { TransitionInput, TransitionResult } from '../store/runStatus';
 import { NON_RETRYABLE_ERRORS } from '../domain/errors';
 import { SA } from './searchAttributes';
 import { PATCHES } from './patches';
@@ -93,12 +94,13 @@ function claims(): RunActivities {
  * and never fails it: what could not be analysed is reported in the analysis itself, and
  * an analysis that did not happen here is done when the iteration's results are computed.
  */
-async function analyzeQuietly(runId: string): Promise<void> {
+async function analyzeQuietly(runId: string, then?: TransitionInput): Promise<TransitionResult | undefined> {
   try {
-    await analysis.analyzeRun({ runId });
+    return (await analysis.analyzeRun({ runId, ...(then ? { then } : {}) })).ended;
   } catch (err) {
     if (isCancellation(err)) throw err;
     log.warn('analysis failed; the iteration results analyse the run later', { runId, error: describe(err) });
+    return undefined;
   }
 }
 
@@ -300,12 +302,18 @@ async function executeRun({ runId }: RunWorkflowInput): Promise<RunWorkflowResul
         log.error('destroy failed; left to the reaper', { runId, error: describe(err) });
       }
     }
+    const ending = { runId, to: final.to, ...(final.detail ? { detail: final.detail } : {}), ...(final.failure ? { failure: final.failure } : {}) };
+    let ended: { to: RunStatus } | undefined;
     // Analysed once its sandbox is gone (the analysis reads stored facts only): its model
     // calls never hold a container or a host slot. Still `analyzing`, and not cancellable.
-    if (final.to === 'completed' && status === 'analyzing' && patched(PATCHES.runAnalysis)) await analyzeQuietly(runId);
+    if (final.to === 'completed' && status === 'analyzing' && patched(PATCHES.runAnalysis)) {
+      // v6: the analysis writes the ending too; should it fail, the transition below does.
+      if (patched(PATCHES.analysisEndsRun)) ended = await analyzeQuietly(runId, ending);
+      else await analyzeQuietly(runId);
+    }
     // A run ended from outside meanwhile (a cancel racing its start) keeps that ending.
     if (status !== final.to) {
-      const ended = await dbFinal.transitionRun({ runId, to: final.to, ...(final.detail ? { detail: final.detail } : {}), ...(final.failure ? { failure: final.failure } : {}) });
+      ended ??= await dbFinal.transitionRun(ending);
       final.to = ended.to as typeof final.to;
       upsertSearchAttributes([{ key: SA.runStatus, value: ended.to }]);
     }

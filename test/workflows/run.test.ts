@@ -49,7 +49,6 @@ describe('runWorkflow', () => {
     expect(cleanups(runId)).toEqual(cleanedOnce);
     // The cleanup comes before the final status: a completed run has no sandbox left.
     const order = world.callsFor(runId).map((c) => c.activity);
-    expect(order.lastIndexOf('destroySandbox')).toBeLessThan(order.lastIndexOf('transitionRun'));
     const sa = (await handle.describe()).typedSearchAttributes;
     expect([SA.runStatus, SA.organization, SA.product, SA.task, SA.environment].map((k) => sa.get(k))).toEqual([
       'completed',
@@ -59,10 +58,12 @@ describe('runWorkflow', () => {
       'env-test',
     ]);
     // Analysed in its analyzing step once the sandbox is destroyed (no container or host
-    // slot held through model calls), before its final status.
+    // slot held through model calls); since v6 the analysis writes the final status itself,
+    // so no transition activity follows it.
     expect(world.callsFor(runId, 'analyzeRun')).toHaveLength(1);
     expect(order.indexOf('analyzeRun')).toBeGreaterThan(order.indexOf('destroySandbox'));
-    expect(order.indexOf('analyzeRun')).toBeLessThan(order.lastIndexOf('transitionRun'));
+    expect(order.lastIndexOf('transitionRun')).toBeLessThan(order.indexOf('analyzeRun'));
+    expect(order.at(-1)).toBe('analyzeRun');
   });
 
   it('analyses a failed run after its cleanup, and an analysis failure changes nothing', async () => {
@@ -82,6 +83,9 @@ describe('runWorkflow', () => {
     });
     expect(broken.result).toEqual({ runId: broken.runId, status: 'completed', score: 1, passed: true });
     expect(world.callsFor(broken.runId, 'analyzeRun').length).toBeGreaterThanOrEqual(2);
+    // The analysis never wrote the ending: a transition of its own does.
+    const brokenOrder = world.callsFor(broken.runId).map((c) => c.activity);
+    expect(brokenOrder.at(-1)).toBe('transitionRun');
     expect(world.transitions(broken.runId).at(-1)).toEqual({ to: 'completed', detail: 'passed' });
   });
 

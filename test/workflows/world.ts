@@ -158,6 +158,20 @@ export async function startWorld(): Promise<World> {
       return result;
     };
 
+  // The store's rules (store/runStatus.ts), so the workflow meets the same refusals.
+  const applyTransition = (input: Parameters<Activities['transitionRun']>[0]): TransitionResult => {
+    const log = transitionLog.get(input.runId) ?? [];
+    log.push(input);
+    transitionLog.set(input.runId, log);
+    const from = statuses.get(input.runId) ?? 'queued';
+    if (from === input.to) return { from, to: input.to, changed: false };
+    if (isTerminal(from) && isTerminal(input.to)) return { from, to: from, changed: false };
+    if (!canTransition(from, input.to)) throw new RunStateError(`run ${input.runId} cannot go from ${from} to ${input.to}`);
+    statuses.set(input.runId, input.to);
+    if (isTerminal(input.to) && live.delete(input.runId)) inFlight.now--;
+    return { from, to: input.to, changed: true };
+  };
+
   const activities: Activities = {
     async prepareRun(runId) {
       record('prepareRun', runId);
@@ -175,16 +189,7 @@ export async function startWorld(): Promise<World> {
     // The store's rules (store/runStatus.ts), so the workflow meets the same refusals.
     async transitionRun(input): Promise<TransitionResult> {
       record('transitionRun', input.runId);
-      const log = transitionLog.get(input.runId) ?? [];
-      log.push(input);
-      transitionLog.set(input.runId, log);
-      const from = statuses.get(input.runId) ?? 'queued';
-      if (from === input.to) return { from, to: input.to, changed: false };
-      if (isTerminal(from) && isTerminal(input.to)) return { from, to: from, changed: false };
-      if (!canTransition(from, input.to)) throw new RunStateError(`run ${input.runId} cannot go from ${from} to ${input.to}`);
-      statuses.set(input.runId, input.to);
-      if (isTerminal(input.to) && live.delete(input.runId)) inFlight.now--;
-      return { from, to: input.to, changed: true };
+      return applyTransition(input);
     },
     async startIteration(iterationId) {
       record('startIteration', iterationId);
@@ -206,11 +211,12 @@ export async function startWorld(): Promise<World> {
       for (const id of queued) statuses.set(id, 'cancelled');
       return queued.length;
     },
-    async analyzeRun({ runId }) {
+    async analyzeRun({ runId, then }) {
       record('analyzeRun', runId);
       const scripted = scripts.get(runId)?.analyzeRun;
-      if (scripted) return scripted(runId);
-      return { runId, status: 'analysed' as const, frictionPoints: 0, problems: 0 };
+      const result = scripted ? await scripted(runId) : { runId, status: 'analysed' as const, frictionPoints: 0, problems: 0 };
+      // Like the real activity: the ending it was given is written once the analysis is stored.
+      return then ? { ...result, ended: applyTransition(then) } : result;
     },
     async computeIterationResults({ iterationId }) {
       record('computeIterationResults', iterationId);
