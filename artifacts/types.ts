@@ -35,6 +35,11 @@ export const artifactKeys = {
   homeArchive: (runId: string) => `${runId}/home.tar.gz`,
   /** The home right after setup: what the agent's changes are measured against. */
   setupArchive: (runId: string) => `${runId}/setup-home.tar.gz`,
+  /**
+   * An image's home as a sandbox of it starts, archived once per image (by its content
+   * digest): the setup archive of every run that changes nothing before its agent.
+   */
+  imageHome: (imageId: string) => `images/${imageId.replace(/^sha256:/, '')}/home.tar.gz`,
   /** Uploads are content-addressed per organization: the same zip is stored once. */
   upload: (organizationId: string, sha256: string) => `uploads/${organizationId}/${sha256}.zip`,
 };

@@ -88,6 +88,8 @@ export interface Sandbox {
   readonly runId: string;
   /** The provider's own id for it (a container id). */
   readonly id: string;
+  /** The exact image it was made from (a content digest), when just created. */
+  readonly imageId?: string;
   /** Runs a command to completion. */
   exec(argv: string[], opts: ExecOptions): Promise<ExecResult>;
   createProcess(spec: ProcessSpec): Promise<string>;

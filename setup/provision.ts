@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { SetupError } from '../domain/errors';
 import { truncate } from '../domain/text';
-import { SIMLAB_DIR, shellArgv, type SandboxIdentity, type SandboxProvider } from '../sandbox';
+import { SIMLAB_DIR, shellArgv, type Sandbox, type SandboxIdentity, type SandboxProvider } from '../sandbox';
 import type { RunRecord } from '../store/runs';
 import { AGENT_LOG, PROMPT_FILE } from '../harnesses/command';
 import type { RunSecrets } from '../secrets/runSecrets';
@@ -72,10 +72,35 @@ export async function provisionSandbox(
   // The starting state the agent's changes are measured against; too large, and the run
   // just has no list of changes.
   try {
-    await archiveHome(deps.artifacts, sandbox, secrets.redactor, artifactKeys.setupArchive(run.id));
+    await archiveSetup(deps.artifacts, sandbox, run, secrets);
   } catch (err) {
     if (!(err instanceof ArtifactTooLargeError)) throw err;
     await deps.transcript.append({ type: 'setup', data: { step: 'snapshot', skipped: err.message } });
   }
   return { containerId: sandbox.id, initCommands: run.task.initCommands.length };
+}
+
+/**
+ * The home as the agent finds it. A run whose setup changed nothing there (no init files
+ * or commands) and that has no secrets starts from its image's home exactly: that archive
+ * is made once per image and copied, which spares the sandbox an export per run. Runs with
+ * secrets archive their own, redacted with their secrets, so nothing shared ever passed
+ * through one run's redaction on its way to another.
+ */
+async function archiveSetup(artifacts: ArtifactStore, sandbox: Sandbox, run: RunRecord, secrets: RunSecrets): Promise<void> {
+  const key = artifactKeys.setupArchive(run.id);
+  const pristine = !run.task.initFiles.length && !run.task.initCommands.length && secrets.redactor.empty && sandbox.imageId;
+  if (!pristine) {
+    await archiveHome(artifacts, sandbox, secrets.redactor, key);
+    return;
+  }
+  const shared = artifactKeys.imageHome(sandbox.imageId!);
+  let stored = await artifacts.get(shared);
+  if (!stored) {
+    // Two first runs of an image may both make it: the same bytes, stored whole by either.
+    await archiveHome(artifacts, sandbox, secrets.redactor, shared);
+    stored = await artifacts.get(shared);
+    if (!stored) throw new Error(`the archive of the image's home (${shared}) vanished as it was stored`);
+  }
+  await artifacts.put(key, stored.stream);
 }

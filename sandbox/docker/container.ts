@@ -108,6 +108,7 @@ export class DockerSandbox implements Sandbox {
     private readonly docker: Docker,
     readonly runId: string,
     id?: string,
+    readonly imageId?: string,
   ) {
     this.id = id ?? containerName(runId);
     this.container = docker.getContainer(this.id);

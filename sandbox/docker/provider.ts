@@ -30,8 +30,9 @@ export class DockerSandboxProvider implements SandboxProvider {
   ) {}
 
   async create(id: SandboxIdentity, spec: SandboxSpec): Promise<Sandbox> {
+    let imageId: string;
     try {
-      await this.docker.getImage(spec.image).inspect();
+      imageId = (await this.docker.getImage(spec.image).inspect()).Id;
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) {
         throw new EnvironmentConfigError(`sandbox image '${spec.image}' is not present on Docker host '${id.hostId}'`);
@@ -94,7 +95,7 @@ export class DockerSandboxProvider implements SandboxProvider {
       }
       throw err;
     }
-    return new DockerSandbox(this.docker, id.runId, container.id);
+    return new DockerSandbox(this.docker, id.runId, container.id, imageId);
   }
 
   attach(runId: string): Sandbox {

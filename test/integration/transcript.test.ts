@@ -9,6 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startHarness, task, type Harness } from './harness';
 import { cliFor } from './cli';
+import { TEST_IMAGE } from './env';
+import { artifactKeys } from '../../artifacts';
 
 let h: Harness;
 let dir: string;
@@ -96,6 +98,28 @@ describe('a run records', () => {
     const lines = fs.readFileSync(path.join(out, 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toEqual(events);
     expect(fs.readFileSync(path.join(out, 'agent.log'), 'utf8')).toBe('one\ntwo\n');
+  });
+
+  it("changes since setup of runs that set nothing up: measured against their image's home, archived once per image", async () => {
+    const envId = await h.createEnvironment({ agent: { harness: 'command', command: 'echo made > made.txt; echo "$SIMLAB_RUN_ID" > whoami.txt' } });
+    const taskId = await h.createTask(task([{ name: 'made', evaluationType: 'bash_command', command: 'test -s made.txt' }]));
+    const runIds = await h.runTask(taskId, [envId, envId]);
+    const runs = await Promise.all(runIds.map((id) => h.waitForRun(id)));
+    for (const run of runs) {
+      expect(run).toMatchObject({ status: 'completed', passed: true });
+      // Each run's own changes only: nothing of the other run, nothing of the shared archive's maker.
+      expect(run.changes).toEqual({ added: [{ path: 'made.txt', size: 5 }, { path: 'whoami.txt', size: run.id.length + 1 }], changed: [], deleted: [] });
+    }
+    const image = await h.docker.getImage(TEST_IMAGE).inspect();
+    const shared = await h.artifacts.get(artifactKeys.imageHome(image.Id));
+    expect(shared).not.toBeNull();
+    shared!.stream.destroy();
+    // Every run keeps a setup archive of its own: deleting a run's artifacts never touches another's.
+    for (const id of runIds) {
+      const own = await h.artifacts.get(artifactKeys.setupArchive(id));
+      expect(own?.bytes).toBe(shared!.bytes);
+      own!.stream.destroy();
+    }
   });
 
   it("reads a command agent's claude-code stream into messages, tool calls, usage and actions", async () => {
