@@ -121,7 +121,8 @@ export class PlainDockerRun {
         pack.finalize();
         await t('container.putArchive', () => c.putArchive(pack as unknown as Readable, { path: '/tmp' }));
         await this.exec(c, 'exec home check + process baseline', ['/bin/sh', '-c', `stat -c '%u %g %a' ${HOME} >/dev/null; for p in /proc/[0-9]*; do echo "\${p#/proc/}"; done > /tmp/.simlab/pids.before`], '0:0');
-        await this.archive(c, path.join(archiveDir, `${n}.setup.tar.gz`));
+        // simlab archives an image's home once and copies it for runs that set nothing up.
+        if (n === 0) await this.archive(c, path.join(archiveDir, `${n}.setup.tar.gz`));
         // The agent: a detached exec, checked at 50 ms, then less often (simlab also wakes on its exec_die event).
         await t('agent (detached exec, 50 ms poll doubling)', async () => {
           const e = await c.exec({ Cmd: ['/bin/sh', '-c', `exec >>/tmp/.simlab/agent.log 2>&1 </dev/null; ${spec.agentCommand}`], User: UID, WorkingDir: HOME });
