@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Prisma, PrismaClient } from '../prisma/client';
 import type { RunFacts, RunAnalysisDocument } from '../analysis/types';
 import type { TranscriptEvent, EventType } from '../transcript/types';
+import { snapshotContents } from './snapshots';
 
 /** Beyond this many events a transcript is read from its start only (the analysis says so). */
 export const MAX_ANALYSED_EVENTS = 20_000;
@@ -15,16 +16,14 @@ export const MAX_ANALYSED_EVENTS = 20_000;
 export async function loadRunFacts(prisma: PrismaClient, runId: string): Promise<RunFacts | null> {
   const run = await prisma.run.findUnique({
     where: { id: runId },
-    include: {
-      goalResults: { orderBy: { index: 'asc' }, include: { criteria: { orderBy: { index: 'asc' } } } },
-      taskSnapshot: { select: { content: true } },
-      environmentSnapshot: { select: { content: true } },
-    },
+    include: { goalResults: { orderBy: { index: 'asc' }, include: { criteria: { orderBy: { index: 'asc' } } } } },
   });
   if (!run) return null;
+  // Immutable, content-addressed: usually from store/snapshots' cache, without a query.
+  const [taskContent, envContent] = await snapshotContents(prisma, [run.taskSnapshotHash, run.environmentSnapshotHash]);
   const events = await prisma.runEvent.findMany({ where: { runId }, orderBy: { seq: 'asc' }, take: MAX_ANALYSED_EVENTS });
-  const env = run.environmentSnapshot.content as { agent?: { harness?: string; command?: string } };
-  const task = run.taskSnapshot.content as { prompt?: string };
+  const env = envContent as { agent?: { harness?: string; command?: string } };
+  const task = taskContent as { prompt?: string };
   return {
     runId: run.id,
     iterationId: run.iterationId,
@@ -81,8 +80,13 @@ export async function findRunAnalysis(prisma: PrismaClient, runId: string): Prom
 /** Inserts the analysis unless the run has one; returns the one stored. */
 export async function saveRunAnalysis(prisma: PrismaClient, iterationId: string, doc: RunAnalysisDocument): Promise<RunAnalysisDocument> {
   const status = doc.problems.length ? 'partial' : 'analysed';
-  await prisma.runAnalysis.createMany({ data: { runId: doc.runId, iterationId, status, document: doc as unknown as Prisma.InputJsonValue }, skipDuplicates: true });
-  return (await findRunAnalysis(prisma, doc.runId))!;
+  // The row as stored, in the insert's own round trip; read only when another attempt's was there first.
+  const [inserted] = await prisma.runAnalysis.createManyAndReturn({
+    data: { runId: doc.runId, iterationId, status, document: doc as unknown as Prisma.InputJsonValue },
+    skipDuplicates: true,
+    select: { document: true },
+  });
+  return inserted ? (inserted.document as unknown as RunAnalysisDocument) : (await findRunAnalysis(prisma, doc.runId))!;
 }
 
 export async function iterationAnalyses(prisma: PrismaClient, iterationId: string, runIds?: string[]): Promise<Map<string, RunAnalysisDocument>> {
@@ -110,8 +114,12 @@ export interface StoredResults {
 /** Stores the results text unless the iteration has results; returns the text stored (the first wins). */
 export async function saveIterationResult(prisma: PrismaClient, input: { iterationId: string; experimentId: string | null; number: number; document: string }): Promise<StoredResults> {
   const sha256 = createHash('sha256').update(input.document).digest('hex');
-  await prisma.iterationResult.createMany({ data: { ...input, sha256 }, skipDuplicates: true });
-  return (await findIterationResult(prisma, input.iterationId))!;
+  const [inserted] = await prisma.iterationResult.createManyAndReturn({
+    data: { ...input, sha256 },
+    skipDuplicates: true,
+    select: { iterationId: true, number: true, document: true, sha256: true },
+  });
+  return inserted ?? (await findIterationResult(prisma, input.iterationId))!;
 }
 
 export async function findIterationResult(prisma: PrismaClient, iterationId: string): Promise<StoredResults | null> {

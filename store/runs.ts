@@ -1,6 +1,7 @@
 /**
  * A run's record apart from its status (which changes only in store/runStatus): loading
- * it with its frozen snapshots, and writing down what each step learned.
+ * it with its frozen snapshots (from store/snapshots' cache), and writing down what each
+ * step learned.
  */
 import type { Prisma, PrismaClient } from '../prisma/client';
 import type { EnvironmentDefinition, TaskDefinition } from '../domain/contract';
@@ -8,6 +9,7 @@ import { RunStateError } from '../domain/errors';
 import { storable } from '../domain/text';
 import type { RunStatus } from '../domain/runLifecycle';
 import type { ArtifactInfo } from '../artifacts';
+import { snapshotContents } from './snapshots';
 
 export interface RunRecord {
   id: string;
@@ -35,11 +37,14 @@ export async function loadRun(prisma: PrismaClient, runId: string): Promise<RunR
       environmentId: true,
       status: true,
       cancelRequestedAt: true,
-      taskSnapshot: { select: { content: true } },
-      environmentSnapshot: { select: { content: true } },
+      taskSnapshotHash: true,
+      environmentSnapshotHash: true,
     },
   });
   if (!run) throw new RunStateError(`run ${runId} does not exist`);
+  // Snapshots are immutable and content-addressed: after a worker's first run of a task and
+  // environment, every step of every run that uses them reads them from memory.
+  const [task, environment] = await snapshotContents(prisma, [run.taskSnapshotHash, run.environmentSnapshotHash]);
   return {
     id: run.id,
     iterationId: run.iterationId,
@@ -49,8 +54,8 @@ export async function loadRun(prisma: PrismaClient, runId: string): Promise<RunR
     environmentId: run.environmentId,
     status: run.status as RunStatus,
     cancelRequestedAt: run.cancelRequestedAt,
-    task: run.taskSnapshot.content as unknown as TaskDefinition,
-    environment: run.environmentSnapshot.content as unknown as EnvironmentDefinition,
+    task: task as TaskDefinition,
+    environment: environment as EnvironmentDefinition,
   };
 }
 

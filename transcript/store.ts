@@ -1,28 +1,47 @@
 /**
  * Transcript events in the database. Sequence numbers come from a counter on the run,
- * incremented in the transaction that inserts the events: the run's row lock orders
+ * incremented by the statement that inserts the events: the run's row lock orders
  * concurrent writers (the workflow's status changes, the agent step's output), so every
  * run's events are numbered 1, 2, 3 … without gaps or duplicates.
  */
-import { Prisma, type PrismaClient } from '../prisma/client';
+import type { Prisma, PrismaClient } from '../prisma/client';
 import type { NewEvent, TranscriptEvent, TranscriptWriter, EventType } from './types';
 import { storable } from '../domain/text';
 
 type Tx = Prisma.TransactionClient;
 
+/**
+ * One statement, one round trip: the counter's increment and the inserts are atomic without
+ * a transaction of their own, and within the caller's when it holds one. The UPDATE takes the
+ * run's row lock first, so a concurrent writer waits and then numbers after these events.
+ * Times are set here, as Prisma set a column's now() default (by this process's clock, in
+ * UTC): an event without one gets the time of its append.
+ */
+async function insertEvents(db: Pick<PrismaClient, '$executeRaw'> | Tx, runId: string, events: NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const now = new Date();
+  const types = events.map((e) => e.type);
+  const ats = events.map((e) => (e.at ?? now).toISOString());
+  const data = events.map((e) => JSON.stringify(storable(e.data)));
+  const inserted = await db.$executeRaw`
+    WITH c AS (
+      UPDATE "Run" SET "eventCount" = "eventCount" + ${events.length}::int WHERE "id" = ${runId}::text RETURNING "eventCount"
+    )
+    INSERT INTO "RunEvent" ("runId", "seq", "at", "type", "data")
+    SELECT ${runId}::text, c."eventCount" - ${events.length}::int + e.ord::int, e.at::timestamptz AT TIME ZONE 'UTC', e.type, e.data::jsonb
+    FROM c, unnest(${types}::text[], ${ats}::text[], ${data}::text[]) WITH ORDINALITY AS e(type, at, data, ord)`;
+  // No such run: no row to update, so nothing was inserted. An error, as Prisma's update() threw one.
+  if (inserted !== events.length) throw new Error(`run ${runId} does not exist: its transcript events were not recorded`);
+}
+
 /** Inserts events within a transaction the caller already holds (status changes use theirs). */
 export async function appendEventsTx(tx: Tx, runId: string, events: NewEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  const { eventCount } = await tx.run.update({ where: { id: runId }, data: { eventCount: { increment: events.length } }, select: { eventCount: true } });
-  const first = eventCount - events.length + 1;
-  await tx.runEvent.createMany({
-    data: events.map((e, i) => ({ runId, seq: first + i, type: e.type, data: storable(e.data) as Prisma.InputJsonValue, ...(e.at ? { at: e.at } : {}) })),
-  });
+  await insertEvents(tx, runId, events);
 }
 
 export function transcriptWriter(prisma: PrismaClient, runId: string): TranscriptWriter {
   return {
-    append: (...events) => prisma.$transaction((tx) => appendEventsTx(tx, runId, events)),
+    append: (...events) => insertEvents(prisma, runId, events),
   };
 }
 

@@ -1,0 +1,276 @@
+/**
+ * The store's few-round-trip paths, on PostgreSQL and on the embedded PGlite: a transcript
+ * append is one statement and numbers events without gaps under concurrent writers (status
+ * changes included); snapshots are stored in one statement at the same addresses as ever,
+ * and read through a process-wide cache that hands every caller its own copy.
+ */
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../../prisma/generated/client';
+import { Prisma } from '../../prisma/client';
+import { openBenchDatabase, type BenchDatabase } from '../../bench/lib/database';
+import { newId } from '../../domain/ids';
+import { RunStateError } from '../../domain/errors';
+import { storable } from '../../domain/text';
+import { forgetSnapshotContents, putSnapshots } from '../../store/snapshots';
+import { loadRun } from '../../store/runs';
+import { findRunAnalysis, loadRunFacts, saveIterationResult, saveRunAnalysis } from '../../store/analysis';
+import type { RunAnalysisDocument } from '../../analysis/types';
+import { transitionRun } from '../../store/runStatus';
+import { appendEventsTx, transcriptWriter } from '../../transcript/store';
+import type { NewEvent } from '../../transcript/types';
+import { testEnv } from './env';
+
+const TASK = { name: 'probe', category: 'coding', prompt: 'Écris « bonjour » — 🙂', goals: [{ name: 'g', criteria: [{ name: 'c', evaluationType: 'bash_command', command: 'true' }] }], initCommands: [], initFiles: [] };
+const ENV = { name: 'e', agent: { harness: 'command', command: 'echo hi', env: { A: '1' } }, resources: { cpus: 1, memoryMb: 512 } };
+
+describe.each(['postgres', 'embedded'] as const)('the store on %s', (kind) => {
+  let db: BenchDatabase | undefined;
+  let prisma: PrismaClient;
+  let statements: string[] = [];
+  let org: { organizationId: string; productId: string; taskId: string; environmentId: string; iterationId: string };
+
+  /** The statements `fn` sent (Prisma's query log: no BEGIN or COMMIT). */
+  async function counted<T>(fn: () => Promise<T>): Promise<{ value: T; sql: string[] }> {
+    statements = [];
+    const value = await fn();
+    const sql = statements;
+    statements = [];
+    return { value, sql };
+  }
+
+  async function newRun(task: unknown = TASK, environment: unknown = ENV): Promise<string> {
+    const id = newId('run');
+    const [taskSnapshotHash, environmentSnapshotHash] = await putSnapshots(prisma, [task, environment]);
+    await prisma.run.create({
+      data: {
+        id,
+        organizationId: org.organizationId,
+        productId: org.productId,
+        iterationId: org.iterationId,
+        taskId: org.taskId,
+        environmentId: org.environmentId,
+        workflowId: `simlab-run-${id}`,
+        taskVersion: 1,
+        environmentVersion: 1,
+        taskSnapshotHash: taskSnapshotHash!,
+        environmentSnapshotHash: environmentSnapshotHash!,
+      },
+    });
+    return id;
+  }
+
+  beforeAll(async () => {
+    let url = testEnv().databaseUrl;
+    if (kind === 'embedded') {
+      db = await openBenchDatabase('embedded');
+      url = db.url;
+    }
+    const client = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 5 }), log: [{ emit: 'event', level: 'query' }] });
+    client.$on('query', (e) => statements.push(e.query));
+    prisma = client as unknown as PrismaClient;
+    const s = newId('org').slice(4).toLowerCase();
+    org = { organizationId: `org_${s}`, productId: `prd_${s}`, taskId: `task_${s}`, environmentId: `env_${s}`, iterationId: `iter_${s}` };
+    await prisma.organization.create({ data: { id: org.organizationId, slug: `round-trips-${s}`, name: 'round trips', products: { create: { id: org.productId, slug: 'default', name: 'd' } } } });
+    await prisma.task.create({ data: { id: org.taskId, organizationId: org.organizationId, productId: org.productId, name: 't', category: 'coding', definition: TASK } });
+    await prisma.environment.create({ data: { id: org.environmentId, organizationId: org.organizationId, productId: org.productId, name: 'e', definition: ENV } });
+    await prisma.iteration.create({ data: { id: org.iterationId, organizationId: org.organizationId, productId: org.productId, workflowId: `simlab-iteration-${org.iterationId}`, runCount: 0 } });
+  });
+
+  afterAll(async () => {
+    if (org) await prisma.organization.delete({ where: { id: org.organizationId } }).catch(() => undefined);
+    await prisma?.$disconnect();
+    await db?.close();
+  });
+
+  describe('snapshots', () => {
+    it('are stored in one statement, at the address the database computes from the jsonb text', async () => {
+      const unique = newId('run');
+      const contents = [
+        { b: 1, a: [1, 2.5, 1e21, -0.0001, true, null], u: unique },
+        { a: [1, 2.5, 1e21, -0.0001, true, null], b: 1, u: unique }, // the same jsonb value: the same address
+        { text: 'quote " backslash \\ tab \t newline \n — 🙂 \u00e9', u: unique, nested: { deep: [{ x: {} }, []] } },
+        'a string',
+        [1, 'two', { three: 3 }],
+        { b: 1, a: [1, 2.5, 1e21, -0.0001, true, null], u: unique }, // a repeat of the first
+      ];
+      const { value: hashes, sql } = await counted(() => putSnapshots(prisma, contents));
+      expect(sql).toHaveLength(1);
+      // The formula of the migration and of every earlier write: rows written before stay shared.
+      for (const [i, c] of contents.entries()) {
+        const [row] = await prisma.$queryRaw<{ hash: string }[]>`SELECT encode(sha256(convert_to(${JSON.stringify(c)}::jsonb::text, 'UTF8')), 'hex') AS hash`;
+        expect(hashes[i]).toBe(row!.hash);
+      }
+      expect(hashes[1]).toBe(hashes[0]);
+      expect(hashes[5]).toBe(hashes[0]);
+      expect(new Set(hashes).size).toBe(4);
+      const rows = await prisma.snapshot.findMany({ where: { hash: { in: hashes } } });
+      expect(rows).toHaveLength(4);
+      for (const [i, c] of contents.entries()) expect(rows.find((r) => r.hash === hashes[i])!.content).toEqual(c);
+      // Stored again: nothing changes (and the immutability trigger is never reached).
+      expect(await putSnapshots(prisma, contents)).toEqual(hashes);
+      expect(await putSnapshots(prisma, [])).toEqual([]);
+    });
+
+    it('are read by loadRun from the cache: one query for the run, none for its snapshots once seen', async () => {
+      forgetSnapshotContents();
+      const runId = await newRun();
+      const first = await counted(() => loadRun(prisma, runId));
+      expect(first.sql).toHaveLength(2);
+      expect(first.sql[1]).toMatch(/FROM "public"\."Snapshot" WHERE .*"hash" IN/);
+      expect(first.value).toMatchObject({ id: runId, status: 'queued', iterationId: org.iterationId, taskId: org.taskId, environmentId: org.environmentId, cancelRequestedAt: null });
+      expect(first.value.task).toEqual(TASK);
+      expect(first.value.environment).toEqual(ENV);
+
+      const again = await counted(() => loadRun(prisma, runId));
+      expect(again.sql).toHaveLength(1);
+      expect(again.sql[0]).toMatch(/FROM "public"\."Run"/);
+      expect(again.value).toEqual(first.value);
+      // Each caller has its own copy: what one changes, no other run or step sees.
+      (first.value.environment.agent as { command?: string }).command = 'changed';
+      first.value.task.goals.length = 0;
+      const third = await loadRun(prisma, runId);
+      expect(third.environment).toEqual(ENV);
+      expect(third.task).toEqual(TASK);
+      expect(third.task).not.toBe(again.value.task);
+
+      // The analysis reads the same way.
+      const facts = await counted(() => loadRunFacts(prisma, runId));
+      expect(facts.sql.some((q) => q.includes('"Snapshot"'))).toBe(false);
+      expect(facts.value).toMatchObject({ runId, taskPrompt: TASK.prompt, agentCommand: 'echo hi' });
+    });
+
+    it('are fetched together in one query, and a task and environment of equal content are still two objects', async () => {
+      forgetSnapshotContents();
+      const same = { same: newId('run') };
+      const runId = await newRun(same, same);
+      const { value, sql } = await counted(() => loadRun(prisma, runId));
+      expect(sql).toHaveLength(2);
+      expect(value.task).toEqual(same);
+      expect(value.environment).toEqual(same);
+      expect(value.task).not.toBe(value.environment);
+      const other = await newRun({ t: newId('run') }, { e: newId('run') });
+      const both = await counted(() => loadRun(prisma, other));
+      expect(both.sql.filter((q) => q.includes('"Snapshot"'))).toHaveLength(1);
+    });
+
+    it('a run that does not exist is still a RunStateError', async () => {
+      await expect(loadRun(prisma, 'run_missing')).rejects.toThrow(RunStateError);
+    });
+  });
+
+  describe('analyses', () => {
+    it('are stored and returned as stored in one statement; a second attempt gets the first one', async () => {
+      const runId = await newRun();
+      const doc = { runId, signals: { s: { value: 1.5, unused: undefined } }, friction: { source: 'deterministic', points: [] }, deterministicFriction: [], problems: [], model: null } as unknown as RunAnalysisDocument;
+      const first = await counted(() => saveRunAnalysis(prisma, org.iterationId, doc));
+      expect(first.sql).toHaveLength(1);
+      // As the database holds it (what the read after the insert returned).
+      expect(first.value).toEqual(await findRunAnalysis(prisma, runId));
+      expect(first.value.signals).toEqual({ s: { value: 1.5 } });
+      const second = await counted(() => saveRunAnalysis(prisma, org.iterationId, { ...doc, problems: ['another attempt'] }));
+      expect(second.sql).toHaveLength(2);
+      expect(second.value).toEqual(first.value);
+
+      const result = { iterationId: org.iterationId, experimentId: null, number: 1, document: '{"first":true}' };
+      const stored = await counted(() => saveIterationResult(prisma, result));
+      expect(stored.sql).toHaveLength(1);
+      expect(stored.value).toEqual({ iterationId: org.iterationId, number: 1, document: '{"first":true}', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(await saveIterationResult(prisma, { ...result, document: '{"second":true}' })).toEqual(stored.value);
+    });
+  });
+
+  describe('transcript appends', () => {
+    it('are one statement, with their times, types and storable data as before', async () => {
+      const runId = await newRun();
+      const at = new Date('2026-01-02T03:04:05.678Z');
+      const before = Date.now();
+      const events: NewEvent[] = [
+        { type: 'setup', at, data: { step: 'sandbox', text: 'nul \u0000 here', 'key\u0000': [1, { x: 'y\u0000' }], unicode: '🙂 é « »', quote: '"\\' } },
+        { type: 'command_output', data: { text: 'one\n', offset: 0, bytes: 4 } },
+        { type: 'error', data: { message: 'x', nested: { a: [null, true, 1.5] } } },
+      ];
+      const { sql } = await counted(() => transcriptWriter(prisma, runId).append(...events));
+      expect(sql).toHaveLength(1);
+      const rows = await prisma.runEvent.findMany({ where: { runId }, orderBy: { seq: 'asc' } });
+      expect(rows.map((r) => [r.seq, r.type])).toEqual([
+        [1, 'setup'],
+        [2, 'command_output'],
+        [3, 'error'],
+      ]);
+      expect(rows[0]!.at.toISOString()).toBe(at.toISOString());
+      expect(rows[0]!.data).toEqual({ step: 'sandbox', text: 'nul \ufffd here', 'key\ufffd': [1, { x: 'y\ufffd' }], unicode: '🙂 é « »', quote: '"\\' });
+      expect(rows[2]!.data).toEqual(events[2]!.data);
+      // Without a time of its own, an event gets the time of its append (in UTC, like Prisma's default).
+      expect(rows[1]!.at.getTime()).toBeGreaterThanOrEqual(before - 1);
+      expect(rows[1]!.at.getTime()).toBeLessThanOrEqual(Date.now() + 1);
+      expect((await prisma.run.findUniqueOrThrow({ where: { id: runId } })).eventCount).toBe(3);
+      // Nothing to append: no statement at all.
+      expect((await counted(() => transcriptWriter(prisma, runId).append())).sql).toHaveLength(0);
+    });
+
+    it('store exactly what the transaction of createMany stored', async () => {
+      const [legacy, current] = [await newRun(), await newRun()];
+      const at = new Date('2025-06-30T23:59:59.999Z');
+      const batches: NewEvent[][] = [
+        [{ type: 'status', at, data: { from: 'queued', to: 'creating_sandbox' } }],
+        [
+          { type: 'tool_call', at, data: { id: 't1', name: 'bash', input: { command: 'ls -la | grep "x"' } } },
+          { type: 'tool_result', at, data: { id: 't1', name: 'bash', output: 'a\u0000b', isError: false, big: 2 ** 53 - 1, small: 1e-7 } },
+        ],
+      ];
+      for (const events of batches) {
+        // The previous implementation, verbatim.
+        await prisma.$transaction(async (tx) => {
+          const { eventCount } = await tx.run.update({ where: { id: legacy }, data: { eventCount: { increment: events.length } }, select: { eventCount: true } });
+          const first = eventCount - events.length + 1;
+          await tx.runEvent.createMany({ data: events.map((e, i) => ({ runId: legacy, seq: first + i, type: e.type, data: storable(e.data) as Prisma.InputJsonValue, ...(e.at ? { at: e.at } : {}) })) });
+        });
+        await transcriptWriter(prisma, current).append(...events);
+      }
+      const strip = (rows: { runId: string }[]) => rows.map(({ runId: _, ...r }) => r);
+      const a = await prisma.runEvent.findMany({ where: { runId: legacy }, orderBy: { seq: 'asc' } });
+      const b = await prisma.runEvent.findMany({ where: { runId: current }, orderBy: { seq: 'asc' } });
+      expect(strip(b)).toEqual(strip(a));
+      const text = (runId: string) => prisma.$queryRaw<{ t: string }[]>`SELECT "seq"::text || ' ' || "at"::text || ' ' || "type" || ' ' || "data"::text AS t FROM "RunEvent" WHERE "runId" = ${runId} ORDER BY "seq"`;
+      expect(await text(current)).toEqual(await text(legacy));
+    });
+
+    it('number every event 1, 2, 3 … without gaps under concurrent writers, each append kept together and in order', async () => {
+      const runId = await newRun();
+      const writer = transcriptWriter(prisma, runId);
+      const appends = Array.from({ length: 40 }, (_, a) => Array.from({ length: 1 + (a % 4) }, (_, i): NewEvent => ({ type: 'command_output', data: { a, i } })));
+      const steps = ['creating_sandbox', 'running', 'evaluating', 'analyzing', 'completed'] as const;
+      // Status changes hold their own transaction (appendEventsTx) while output is appended.
+      const transitions = (async () => {
+        for (const to of steps) await transitionRun(prisma, { runId, to });
+      })();
+      // And a caller's own transaction that rolls back leaves no event and no number behind.
+      const rolledBack = prisma
+        .$transaction(async (tx) => {
+          await appendEventsTx(tx, runId, [{ type: 'error', data: { rolledBack: true } }]);
+          throw new Error('roll back');
+        })
+        .catch((e: Error) => e.message);
+      await Promise.all([...appends.map((events) => writer.append(...events)), transitions]);
+      expect(await rolledBack).toBe('roll back');
+
+      const rows = await prisma.runEvent.findMany({ where: { runId }, orderBy: { seq: 'asc' } });
+      const total = appends.flat().length + steps.length;
+      expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+      expect((await prisma.run.findUniqueOrThrow({ where: { id: runId } })).eventCount).toBe(total);
+      expect(rows.some((r) => (r.data as { rolledBack?: boolean }).rolledBack)).toBe(false);
+      for (const [a, events] of appends.entries()) {
+        const seqs = rows.filter((r) => r.type === 'command_output' && (r.data as { a: number }).a === a).map((r) => [r.seq, (r.data as { i: number }).i]);
+        expect(seqs).toEqual(events.map((_, i) => [seqs[0]![0]! + i, i]));
+      }
+      expect(rows.filter((r) => r.type === 'status').map((r) => (r.data as { to: string }).to)).toEqual([...steps]);
+    });
+
+    it('to a run that does not exist fail, and insert nothing', async () => {
+      const missing = newId('run');
+      await expect(transcriptWriter(prisma, missing).append({ type: 'error', data: { message: 'x' } })).rejects.toThrow(/does not exist/);
+      await expect(prisma.$transaction((tx) => appendEventsTx(tx, missing, [{ type: 'error', data: {} }]))).rejects.toThrow(/does not exist/);
+      expect(await prisma.runEvent.count({ where: { runId: missing } })).toBe(0);
+    });
+  });
+});
