@@ -46,7 +46,9 @@ export interface WorldOptions {
 }
 
 function startWorker(env: Record<string, string>, log: (l: string) => void): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(repoRoot(), 'dist', 'workers', 'main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_WORKER_NODE_ARGS: node options for the worker alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p` (NODE_OPTIONS refuses them).
+  const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot(), 'dist', 'workers', 'main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
