@@ -141,7 +141,7 @@ export class DockerSandboxProvider implements SandboxProvider {
         // 404: already gone; 409: removal already in progress.
         if (code !== 404 && code !== 409) throw err;
       }
-      if (c.runId) await this.homeDisks?.remove(c.runId);
+      if (c.runId && c.runId !== filter.runId) await this.homeDisks?.remove(c.runId);
     }
     if (filter.runId) await this.homeDisks?.remove(filter.runId);
     return removed;
