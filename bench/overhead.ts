@@ -6,6 +6,10 @@
  *
  *   node dist/bench/overhead.js [--runs 100] [--concurrency 8] [--db postgres|embedded|postgres,embedded]
  *        [--image simlab/sandbox:bookworm] [--profile] [--baseline essential|mirror|essential,mirror] [--json]
+ *        [--agent-command true]
+ *
+ * --agent-command: what the agent runs (default `true`, a trivial run); `sleep 20` shows
+ *   what simlab adds to runs whose agent works for a while (its cost per run is fixed).
  *
  * --db postgres: a database of its own (simlab_bench) on the server of infra/postgres.sh
  *   (or BENCH_DATABASE_URL); --db embedded: a fresh PGlite served by infra/pglite-server.mjs.
@@ -30,6 +34,7 @@ interface Options {
   concurrency: number;
   dbs: DatabaseKind[];
   image: string;
+  agentCommand: string;
   profile: boolean;
   baselines: BaselineMode[];
   json: boolean;
@@ -54,7 +59,7 @@ interface DbResult {
 const log = (l: string) => console.error(l);
 
 async function measure(o: Options, kind: DatabaseKind): Promise<DbResult> {
-  const spec: TrivialSandbox = { image: o.image, resources: { cpus: 1, memoryMb: 2048, pids: 512 }, agentCommand: 'true', criterionCommand: 'true' };
+  const spec: TrivialSandbox = { image: o.image, resources: { cpus: 1, memoryMb: 2048, pids: 512 }, agentCommand: o.agentCommand, criterionCommand: 'true' };
   const db = await openBenchDatabase(kind);
   const proxy = o.profile ? new SqlProxy({ host: new URL(db.url).hostname, port: Number(new URL(db.url).port || 5432) }) : undefined;
   const workerDatabaseUrl = proxy ? await proxy.listen(db.url) : undefined;
@@ -165,7 +170,7 @@ function formatDockerCalls(calls: Map<string, number[]>, runs: number, title: st
 function format(o: Options, rs: DbResult[]): string {
   const lines: string[] = [];
   for (const r of rs) {
-    lines.push(`${r.db}: ${r.runs} trivial runs at concurrency ${o.concurrency}, image ${o.image}`);
+    lines.push(`${r.db}: ${r.runs} ${o.agentCommand === 'true' ? 'trivial runs' : `runs of agent '${o.agentCommand}'`} at concurrency ${o.concurrency}, image ${o.image}`);
     lines.push(`  simlab                       ${fmtS(r.simlabMs).padStart(8)}   (${(r.runs / (r.simlabMs / 1000)).toFixed(2)} runs/s; ${JSON.stringify(r.outcome)}, ${r.passed} passed)`);
     for (const [mode, ms] of Object.entries(r.baselines)) lines.push(`  plain dockerode (${mode.padEnd(9)})  ${fmtS(ms).padStart(8)}   ratio simlab/${mode} ${(r.simlabMs / ms).toFixed(2)}`);
     lines.push(`  histories: iteration ${r.iterationEvents.join(' + ')} events; largest run workflow ${r.maxRunEvents} events; largest payload ${r.largestPayload} B`);
@@ -181,6 +186,7 @@ async function main() {
     concurrency: Number(argOf(argv, '--concurrency') ?? 8),
     dbs: (argOf(argv, '--db') ?? 'postgres').split(',') as DatabaseKind[],
     image: argOf(argv, '--image') ?? 'simlab/sandbox:bookworm',
+    agentCommand: argOf(argv, '--agent-command') ?? 'true',
     profile: argv.includes('--profile'),
     baselines: (argOf(argv, '--baseline') ?? 'essential').split(',') as BaselineMode[],
     json: argv.includes('--json'),
