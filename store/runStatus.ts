@@ -4,7 +4,7 @@
  * activity retry never records a step twice.
  */
 import type { PrismaClient } from '../prisma/client';
-import { canTransition, isTerminal, type FailureCategory, type RunStatus } from '../domain/runLifecycle';
+import { RUN_STATUSES, canTransition, isTerminal, type FailureCategory, type RunStatus } from '../domain/runLifecycle';
 import { RunStateError } from '../domain/errors';
 import { appendEventsTx } from '../transcript/store';
 import { storable } from '../domain/text';
@@ -23,40 +23,81 @@ export interface TransitionResult {
   changed: boolean;
 }
 
+/** What asking a run in `from` to go to `to` does, as the lifecycle says. */
+function outcome(from: RunStatus, to: RunStatus): 'unchanged' | 'standing' | 'illegal' | 'write' {
+  if (from === to) return 'unchanged';
+  // A run keeps its first ending: a late second one (a cancel racing the run's own
+  // failure) is not an error, and the caller learns which ending stands.
+  if (isTerminal(from) && isTerminal(to)) return 'standing';
+  return canTransition(from, to) ? 'write' : 'illegal';
+}
+
+/**
+ * How many times a transition reads the status again after losing a race. Each lost race
+ * means another status change was committed in between, and the lifecycle only moves
+ * forward, so a run can make a transition lose at most RUN_STATUSES.length - 1 times.
+ */
+const ATTEMPTS = RUN_STATUSES.length;
+
+/**
+ * One statement, one round trip, atomic without a transaction: it reads the status, and
+ * when the lifecycle allows the move from it (the statuses `allowed`, computed here by
+ * canTransition) it updates the run, inserts the history row and the transcript's status
+ * event, numbered by the run's event counter exactly as transcript/store.ts numbers an
+ * append (the UPDATE holds the row lock, so concurrent writers number after it): never a
+ * status row without its event, or the reverse. The UPDATE
+ * only applies to the status that was read: when another transition committed in between,
+ * it writes nothing and the caller decides again on the new status.
+ */
 export async function transitionRun(prisma: PrismaClient, raw: TransitionInput): Promise<TransitionResult> {
   // Failure messages quote output (an init command's, a checker's): storable, always.
   const input = storable(raw);
-  return prisma.$transaction(async (tx) => {
-    const run = await tx.run.findUnique({ where: { id: input.runId }, select: { status: true } });
-    if (!run) throw new RunStateError(`run ${input.runId} does not exist`);
-    const from = run.status as RunStatus;
-    if (from === input.to) return { from, to: input.to, changed: false };
-    // A run keeps its first ending: a late second one (a cancel racing the run's own
-    // failure) is not an error, and the caller learns which ending stands.
-    if (isTerminal(from) && isTerminal(input.to)) return { from, to: from, changed: false };
-    if (!canTransition(from, input.to)) {
-      throw new RunStateError(`run ${input.runId} cannot go from ${from} to ${input.to}`);
+  const { runId, to } = input;
+  const allowed = RUN_STATUSES.filter((s) => outcome(s, to) === 'write');
+  const message = input.failure ? input.failure.message.slice(0, 4000) : null;
+  const detail = input.detail ?? message;
+  const eventData = JSON.stringify(storable({ ...(input.detail ? { detail: input.detail } : {}), ...(input.failure ? { failure: input.failure } : {}) }));
+  for (let attempt = 1; ; attempt++) {
+    // Times as Prisma wrote them (this process's clock, in UTC), the same for every row.
+    const at = new Date().toISOString();
+    const [row] = await prisma.$queryRaw<{ from: string; changed: boolean }[]>`
+      WITH cur AS (
+        SELECT "status" FROM "Run" WHERE "id" = ${runId}::text
+      ), upd AS (
+        UPDATE "Run" SET
+          "status" = ${to}::text,
+          "startedAt" = CASE WHEN "status" = 'queued' THEN ${at}::timestamptz AT TIME ZONE 'UTC' ELSE "startedAt" END,
+          "finishedAt" = COALESCE(${isTerminal(to) ? at : null}::timestamptz AT TIME ZONE 'UTC', "finishedAt"),
+          "failureCategory" = COALESCE(${input.failure?.category ?? null}::text, "failureCategory"),
+          "failureMessage" = COALESCE(${message}::text, "failureMessage"),
+          "eventCount" = "eventCount" + 1
+        WHERE "id" = ${runId}::text AND "status" = (SELECT "status" FROM cur) AND "status" = ANY(${allowed}::text[])
+        RETURNING "eventCount"
+      ), change AS (
+        INSERT INTO "RunStatusChange" ("runId", "from", "to", "at", "detail")
+        SELECT ${runId}::text, cur."status", ${to}::text, ${at}::timestamptz AT TIME ZONE 'UTC', ${detail}::text FROM upd, cur
+      ), event AS (
+        INSERT INTO "RunEvent" ("runId", "seq", "at", "type", "data")
+        SELECT ${runId}::text, upd."eventCount", ${at}::timestamptz AT TIME ZONE 'UTC', 'status',
+               jsonb_build_object('from', cur."status", 'to', ${to}::text) || ${eventData}::jsonb
+        FROM upd, cur
+      )
+      SELECT cur."status" AS "from", EXISTS (SELECT 1 FROM upd) AS "changed" FROM cur`;
+    if (!row) throw new RunStateError(`run ${runId} does not exist`);
+    const from = row.from as RunStatus;
+    if (row.changed) return { from, to, changed: true };
+    switch (outcome(from, to)) {
+      case 'unchanged':
+        return { from, to, changed: false };
+      case 'standing':
+        return { from, to: from, changed: false };
+      case 'illegal':
+        throw new RunStateError(`run ${runId} cannot go from ${from} to ${to}`);
+      case 'write':
+        // The status moved between the statement's read and its row lock: read it again.
+        if (attempt >= ATTEMPTS) throw new Error(`run ${runId} changed concurrently; retrying`);
     }
-    const now = new Date();
-    const updated = await tx.run.updateMany({
-      where: { id: input.runId, status: from },
-      data: {
-        status: input.to,
-        ...(from === 'queued' ? { startedAt: now } : {}),
-        ...(isTerminal(input.to) ? { finishedAt: now } : {}),
-        ...(input.failure ? { failureCategory: input.failure.category, failureMessage: input.failure.message.slice(0, 4000) } : {}),
-      },
-    });
-    if (updated.count !== 1) throw new Error(`run ${input.runId} changed concurrently; retrying`);
-    await tx.runStatusChange.create({
-      data: { runId: input.runId, from, to: input.to, at: now, detail: input.detail ?? input.failure?.message.slice(0, 4000) ?? null },
-    });
-    // The transcript's status events are written with the change itself: never one without the other.
-    await appendEventsTx(tx, input.runId, [
-      { type: 'status', at: now, data: { from, to: input.to, ...(input.detail ? { detail: input.detail } : {}), ...(input.failure ? { failure: input.failure } : {}) } },
-    ]);
-    return { from, to: input.to, changed: true };
-  });
+  }
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
  * The store's few-round-trip paths, on PostgreSQL and on the embedded PGlite: a transcript
  * append is one statement and numbers events without gaps under concurrent writers (status
- * changes included); snapshots are stored in one statement at the same addresses as ever,
- * and read through a process-wide cache that hands every caller its own copy.
+ * changes included); a status change is one statement that writes what the transaction
+ * before it wrote, and decides again when another change got in first; snapshots are
+ * stored in one statement at the same addresses as ever, and read through a process-wide
+ * cache that hands every caller its own copy.
  */
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../prisma/generated/client';
@@ -10,12 +12,13 @@ import { Prisma } from '../../prisma/client';
 import { openBenchDatabase, type BenchDatabase } from '../../bench/lib/database';
 import { newId } from '../../domain/ids';
 import { RunStateError } from '../../domain/errors';
+import { canTransition, isTerminal, type RunStatus } from '../../domain/runLifecycle';
 import { storable } from '../../domain/text';
 import { forgetSnapshotContents, putSnapshots } from '../../store/snapshots';
 import { loadRun } from '../../store/runs';
 import { findRunAnalysis, loadRunFacts, saveIterationResult, saveRunAnalysis } from '../../store/analysis';
 import type { RunAnalysisDocument } from '../../analysis/types';
-import { transitionRun } from '../../store/runStatus';
+import { transitionRun, type TransitionInput, type TransitionResult } from '../../store/runStatus';
 import { appendEventsTx, transcriptWriter } from '../../transcript/store';
 import type { NewEvent } from '../../transcript/types';
 import { testEnv } from './env';
@@ -240,7 +243,7 @@ describe.each(['postgres', 'embedded'] as const)('the store on %s', (kind) => {
       const writer = transcriptWriter(prisma, runId);
       const appends = Array.from({ length: 40 }, (_, a) => Array.from({ length: 1 + (a % 4) }, (_, i): NewEvent => ({ type: 'command_output', data: { a, i } })));
       const steps = ['creating_sandbox', 'running', 'evaluating', 'analyzing', 'completed'] as const;
-      // Status changes hold their own transaction (appendEventsTx) while output is appended.
+      // Status changes number their event in their own statement while output is appended.
       const transitions = (async () => {
         for (const to of steps) await transitionRun(prisma, { runId, to });
       })();
@@ -271,6 +274,244 @@ describe.each(['postgres', 'embedded'] as const)('the store on %s', (kind) => {
       await expect(transcriptWriter(prisma, missing).append({ type: 'error', data: { message: 'x' } })).rejects.toThrow(/does not exist/);
       await expect(prisma.$transaction((tx) => appendEventsTx(tx, missing, [{ type: 'error', data: {} }]))).rejects.toThrow(/does not exist/);
       expect(await prisma.runEvent.count({ where: { runId: missing } })).toBe(0);
+    });
+  });
+
+  describe('status transitions', () => {
+    /** The previous implementation, verbatim: a transaction of four statements and BEGIN/COMMIT. */
+    async function legacyTransitionRun(raw: TransitionInput): Promise<TransitionResult> {
+      const input = storable(raw);
+      return prisma.$transaction(async (tx) => {
+        const run = await tx.run.findUnique({ where: { id: input.runId }, select: { status: true } });
+        if (!run) throw new RunStateError(`run ${input.runId} does not exist`);
+        const from = run.status as RunStatus;
+        if (from === input.to) return { from, to: input.to, changed: false };
+        if (isTerminal(from) && isTerminal(input.to)) return { from, to: from, changed: false };
+        if (!canTransition(from, input.to)) {
+          throw new RunStateError(`run ${input.runId} cannot go from ${from} to ${input.to}`);
+        }
+        const now = new Date();
+        const updated = await tx.run.updateMany({
+          where: { id: input.runId, status: from },
+          data: {
+            status: input.to,
+            ...(from === 'queued' ? { startedAt: now } : {}),
+            ...(isTerminal(input.to) ? { finishedAt: now } : {}),
+            ...(input.failure ? { failureCategory: input.failure.category, failureMessage: input.failure.message.slice(0, 4000) } : {}),
+          },
+        });
+        if (updated.count !== 1) throw new Error(`run ${input.runId} changed concurrently; retrying`);
+        await tx.runStatusChange.create({
+          data: { runId: input.runId, from, to: input.to, at: now, detail: input.detail ?? input.failure?.message.slice(0, 4000) ?? null },
+        });
+        await appendEventsTx(tx, input.runId, [
+          { type: 'status', at: now, data: { from, to: input.to, ...(input.detail ? { detail: input.detail } : {}), ...(input.failure ? { failure: input.failure } : {}) } },
+        ]);
+        return { from, to: input.to, changed: true };
+      });
+    }
+
+    /** `fn` with the clock (Date alone, timers stay real) stopped at `iso`. */
+    async function stoppedAt<T>(iso: string, fn: () => Promise<T>): Promise<T> {
+      jest.useFakeTimers({
+        now: new Date(iso),
+        doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+      });
+      try {
+        return await fn();
+      } finally {
+        jest.useRealTimers();
+      }
+    }
+
+    type Settled<T> = { value: T } | { error: string };
+    const settle = <T>(p: Promise<T>): Promise<Settled<T>> => p.then((value) => ({ value }), (e: Error) => ({ error: `${e.name}: ${e.message}` }));
+
+    /** A run's rows as text, as the database holds them (times to the millisecond, jsonb as stored). */
+    async function stored(runId: string) {
+      const [run] = await prisma.$queryRaw<Record<string, unknown>[]>`
+        SELECT "status", "startedAt"::text AS "startedAt", "finishedAt"::text AS "finishedAt", "failureCategory", "failureMessage", "eventCount"
+        FROM "Run" WHERE "id" = ${runId}`;
+      const changes = await prisma.$queryRaw<{ t: string }[]>`
+        SELECT coalesce("from", '-') || ' ' || "to" || ' ' || "at"::text || ' ' || coalesce("detail", '<null>') AS t FROM "RunStatusChange" WHERE "runId" = ${runId} ORDER BY "id"`;
+      const events = await prisma.$queryRaw<{ t: string }[]>`
+        SELECT "seq"::text || ' ' || "at"::text || ' ' || "type" || ' ' || "data"::text AS t FROM "RunEvent" WHERE "runId" = ${runId} ORDER BY "seq"`;
+      return { run, changes: changes.map((r) => r.t), events: events.map((r) => r.t) };
+    }
+
+    /** The iteration's counts, kept by the triggers on "Run", are those of its runs. */
+    async function expectCountsRight(): Promise<void> {
+      const kept = await prisma.$queryRaw<unknown[]>`
+        SELECT "status", "runs", "passed", "failedVerdicts", "scored" FROM "IterationRunCount"
+        WHERE "iterationId" = ${org.iterationId} AND "runs" <> 0 ORDER BY "status"`;
+      const actual = await prisma.$queryRaw<unknown[]>`
+        SELECT "status", count(*)::int AS "runs", (count(*) FILTER (WHERE "passed" IS TRUE))::int AS "passed",
+               (count(*) FILTER (WHERE "passed" IS FALSE))::int AS "failedVerdicts", count("score")::int AS "scored"
+        FROM "Run" WHERE "iterationId" = ${org.iterationId} GROUP BY "status" ORDER BY "status"`;
+      expect(kept).toEqual(actual);
+    }
+
+    it('are one statement each, and store exactly what the transaction before them stored', async () => {
+      const long = `checker said \u0000: ${'x'.repeat(5000)}`;
+      const scenarios: Omit<TransitionInput, 'runId'>[][] = [
+        [
+          { to: 'creating_sandbox', detail: 'on host h1 — « é » 🙂' },
+          { to: 'running' },
+          { to: 'analyzing' }, // not the next step: a RunStateError, nothing written
+          { to: 'evaluating', detail: '' },
+          { to: 'failed', failure: { category: 'evaluation', message: long } },
+          { to: 'cancelled', failure: { category: 'cancelled', message: 'late' } }, // the first ending stands
+          { to: 'failed', failure: { category: 'infra', message: 'again' } },
+          { to: 'running' },
+        ],
+        [{ to: 'cancelled', failure: { category: 'cancelled', message: 'cancelled before it started' } }],
+        [{ to: 'creating_sandbox' }, { to: 'running' }, { to: 'running' }, { to: 'evaluating' }, { to: 'analyzing' }, { to: 'completed' }, { to: 'completed' }],
+        [{ to: 'running' }, { to: 'creating_sandbox' }, { to: 'failed', detail: 'the detail wins', failure: { category: 'infra', message: 'docker \u0000 is gone' } }],
+        [{ to: 'creating_sandbox' }, { to: 'cancelled', detail: 'asked by someone' }],
+      ];
+      let clock = Date.parse('2026-03-04T05:06:07.001Z');
+      for (const steps of scenarios) {
+        const [legacy, current] = [await newRun(), await newRun()];
+        for (const step of steps) {
+          clock += 1234;
+          const iso = new Date(clock).toISOString();
+          // The transcript goes on between steps: status events are numbered after it.
+          await transcriptWriter(prisma, legacy).append({ type: 'command_output', at: new Date(clock - 1), data: { step: step.to } });
+          await transcriptWriter(prisma, current).append({ type: 'command_output', at: new Date(clock - 1), data: { step: step.to } });
+          const before = await stoppedAt(iso, () => settle(legacyTransitionRun({ runId: legacy, ...step })));
+          const after = await stoppedAt(iso, () => counted(() => settle(transitionRun(prisma, { runId: current, ...step }))));
+          expect(after.sql).toHaveLength(1);
+          expect(JSON.stringify(after.value).replaceAll(current, 'RUN')).toBe(JSON.stringify(before).replaceAll(legacy, 'RUN'));
+        }
+        expect(await stored(current)).toEqual(await stored(legacy));
+      }
+      // What the first scenario wrote, spelled out.
+      const [first] = await prisma.run.findMany({ where: { iterationId: org.iterationId, failureCategory: 'evaluation' }, orderBy: { createdAt: 'desc' }, take: 1 });
+      expect(first).toMatchObject({ status: 'failed', failureMessage: long.replace('\u0000', '\ufffd').slice(0, 4000) });
+      expect(first!.startedAt!.toISOString()).toBe('2026-03-04T05:06:08.235Z');
+      expect(first!.finishedAt!.toISOString()).toBe(new Date(Date.parse('2026-03-04T05:06:07.001Z') + 5 * 1234).toISOString());
+      const ended = await prisma.runEvent.findFirstOrThrow({ where: { runId: first!.id, type: 'status', data: { path: ['to'], equals: 'failed' } } });
+      expect(ended.data).toEqual({ from: 'evaluating', to: 'failed', failure: { category: 'evaluation', message: long.replace('\u0000', '\ufffd') } });
+      await expectCountsRight();
+    });
+
+    it('of a run that does not exist, or against the lifecycle, are a RunStateError and write nothing', async () => {
+      const missing = newId('run');
+      const lost = await counted(() => settle(transitionRun(prisma, { runId: missing, to: 'running' })));
+      expect(lost.sql).toHaveLength(1);
+      expect(lost.value).toEqual({ error: `RunStateError: run ${missing} does not exist` });
+      await expect(transitionRun(prisma, { runId: missing, to: 'cancelled' })).rejects.toBeInstanceOf(RunStateError);
+      expect(await prisma.runStatusChange.count({ where: { runId: missing } })).toBe(0);
+      expect(await prisma.runEvent.count({ where: { runId: missing } })).toBe(0);
+
+      const runId = await newRun();
+      await expect(transitionRun(prisma, { runId, to: 'running' })).rejects.toThrow(new RunStateError(`run ${runId} cannot go from queued to running`));
+      await expect(transitionRun(prisma, { runId, to: 'bogus' as RunStatus })).rejects.toThrow(RunStateError);
+      expect(await stored(runId)).toEqual({ run: { status: 'queued', startedAt: null, finishedAt: null, failureCategory: null, failureMessage: null, eventCount: 0 }, changes: [], events: [] });
+      for (const to of ['creating_sandbox', 'running', 'evaluating', 'analyzing', 'completed'] as const) await transitionRun(prisma, { runId, to });
+      const done = await stored(runId);
+      await expect(transitionRun(prisma, { runId, to: 'running' })).rejects.toThrow(new RunStateError(`run ${runId} cannot go from completed to running`));
+      expect(await transitionRun(prisma, { runId, to: 'completed' })).toEqual({ from: 'completed', to: 'completed', changed: false });
+      expect(await transitionRun(prisma, { runId, to: 'failed', failure: { category: 'infra', message: 'x' } })).toEqual({ from: 'completed', to: 'completed', changed: false });
+      expect(await stored(runId)).toEqual(done);
+      await expectCountsRight();
+    });
+
+    it('decide again when another change is committed between their read and their row lock', async () => {
+      const runId = await newRun();
+      for (const to of ['creating_sandbox', 'running'] as const) await transitionRun(prisma, { runId, to });
+      // Another connection holds the run's row and moves it on, while a cancel waits for it.
+      const other = new PrismaClient({ adapter: new PrismaPg({ connectionString: kind === 'embedded' ? db!.url : testEnv().databaseUrl, max: 2 }) });
+      try {
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        let holder!: number;
+        const locked = new Promise<void>((ready) => {
+          void other
+            .$transaction(async (tx) => {
+              const [me] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid FROM "Run" WHERE "id" = ${runId} FOR UPDATE`;
+              holder = me!.pid;
+              ready();
+              await released;
+              await tx.run.update({ where: { id: runId }, data: { status: 'evaluating' } });
+              await tx.runStatusChange.create({ data: { runId, from: 'running', to: 'evaluating' } });
+              await appendEventsTx(tx, runId, [{ type: 'status', data: { from: 'running', to: 'evaluating' } }]);
+            })
+            .catch(release);
+        });
+        await locked;
+        const cancel = counted(() => transitionRun(prisma, { runId, to: 'cancelled', failure: { category: 'cancelled', message: 'cancelled' } }));
+        if (kind === 'postgres') {
+          // The cancel has read "running" and waits for the row.
+          for (let waited = 0; ; waited += 20) {
+            const [w] = await other.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${holder}::int = ANY(pg_blocking_pids(pid))`;
+            if (w!.n > 0) break;
+            if (waited > 10000) throw new Error('the cancel never waited for the row');
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        } else {
+          // One session underneath: the cancel waits for the whole transaction instead.
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        release();
+        const { value, sql } = await cancel;
+        expect(value).toEqual({ from: 'evaluating', to: 'cancelled', changed: true });
+        // On PostgreSQL it lost the race once and read again; PGlite never interleaves them.
+        expect(sql).toHaveLength(kind === 'postgres' ? 2 : 1);
+      } finally {
+        await other.$disconnect();
+      }
+      const { run, changes, events } = await stored(runId);
+      expect(run).toMatchObject({ status: 'cancelled', failureCategory: 'cancelled', eventCount: 4 });
+      expect(changes.map((c) => c.split(' ').slice(0, 2).join(' '))).toEqual(['queued creating_sandbox', 'creating_sandbox running', 'running evaluating', 'evaluating cancelled']);
+      expect(events.map((e) => e.split(' ')[0])).toEqual(['1', '2', '3', '4']);
+      await expectCountsRight();
+    });
+
+    it('racing each other (a cancel, a failure, the next step) end every run exactly once, with gapless events', async () => {
+      const runs = await Promise.all(Array.from({ length: 12 }, () => newRun()));
+      await Promise.all(runs.map(async (runId) => {
+        for (const to of ['creating_sandbox', 'running'] as const) await transitionRun(prisma, { runId, to });
+      }));
+      const outcomes = await Promise.all(
+        runs.map(async (runId, i) => {
+          const writer = transcriptWriter(prisma, runId);
+          const calls = [
+            settle(transitionRun(prisma, { runId, to: 'evaluating' })),
+            settle(transitionRun(prisma, { runId, to: 'cancelled', failure: { category: 'cancelled', message: 'cancelled' } })),
+            settle(transitionRun(prisma, { runId, to: 'failed', failure: { category: 'agent', message: `the agent failed (${i})` } })),
+          ];
+          // The order of the calls differs from run to run.
+          if (i % 2) calls.reverse();
+          const appended = Array.from({ length: 3 }, (_, a) => writer.append({ type: 'command_output', data: { a } }));
+          const settled = await Promise.all(calls);
+          await Promise.all(appended);
+          return i % 2 ? settled.reverse() : settled;
+        }),
+      );
+      for (const [i, runId] of runs.entries()) {
+        const [next, cancel, fail] = [0, 1, 2].map((k) => outcomes[i]![k]!) as [Settled<TransitionResult>, Settled<TransitionResult>, Settled<TransitionResult>];
+        const { run, changes } = await stored(runId);
+        const status = run!.status as RunStatus;
+        expect(['cancelled', 'failed']).toContain(status);
+        const endings = [cancel, fail].map((o) => ('value' in o ? o.value : o.error));
+        // One ending was written; the other learnt that it stands.
+        expect(endings.filter((e) => typeof e === 'object' && e.changed)).toHaveLength(1);
+        for (const e of endings) expect(e).toEqual(expect.objectContaining({ to: status }));
+        expect(run!.failureCategory).toBe(status === 'cancelled' ? 'cancelled' : 'agent');
+        // The next step was taken before the ending, or refused after it.
+        const evaluated = 'value' in next;
+        if (evaluated) expect(next.value).toEqual({ from: 'running', to: 'evaluating', changed: true });
+        else expect(next.error).toBe(`RunStateError: run ${runId} cannot go from ${status} to evaluating`);
+        const chain = ['queued', 'creating_sandbox', 'running', ...(evaluated ? ['evaluating'] : []), status];
+        expect(changes.map((c) => c.split(' ').slice(0, 2).join(' '))).toEqual(chain.slice(1).map((to, k) => `${chain[k]} ${to}`));
+        const rows = await prisma.runEvent.findMany({ where: { runId }, orderBy: { seq: 'asc' } });
+        expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: chain.length - 1 + 3 }, (_, k) => k + 1));
+        expect(run!.eventCount).toBe(rows.length);
+        const statusEvents = rows.filter((r) => r.type === 'status');
+        expect(statusEvents.map((r) => `${(r.data as { from: string }).from} ${(r.data as { to: string }).to}`)).toEqual(changes.map((c) => c.split(' ').slice(0, 2).join(' ')));
+      }
+      await expectCountsRight();
     });
   });
 });
