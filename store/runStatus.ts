@@ -45,9 +45,9 @@ const ATTEMPTS = RUN_STATUSES.length;
  * canTransition) it updates the run, inserts the history row and the transcript's status
  * event, numbered by the run's event counter exactly as transcript/store.ts numbers an
  * append (the UPDATE holds the row lock, so concurrent writers number after it): never a
- * status row without its event, or the reverse. The UPDATE
- * only applies to the status that was read: when another transition committed in between,
- * it writes nothing and the caller decides again on the new status.
+ * status row without its event, or the reverse. The UPDATE only applies to the status
+ * that was read: when another transition committed in between, it writes nothing and the
+ * caller decides again on the new status.
  */
 export async function transitionRun(prisma: PrismaClient, raw: TransitionInput): Promise<TransitionResult> {
   // Failure messages quote output (an init command's, a checker's): storable, always.
