@@ -66,7 +66,7 @@ describe('sandbox', () => {
 
   it('says plainly when the image gives the agent no home it can write', async () => {
     // An image like the test image, but with a home that root owns and only root may write.
-    const builder = await h.docker.createContainer({ Image: TEST_IMAGE, User: '0:0', Entrypoint: ['/bin/sh', '-c', 'chown 0:0 /home/agent && chmod 755 /home/agent'], Cmd: [] });
+    const builder = await h.docker.createContainer({ Image: TEST_IMAGE, User: '0:0', Entrypoint: ['/bin/sh', '-c', 'chown 0:0 /home/agent && chmod 755 /home/agent'], Cmd: [], NetworkDisabled: true, HostConfig: { NetworkMode: 'none' } });
     await builder.start();
     expect((await builder.wait()).StatusCode).toBe(0);
     await builder.commit({ repo: 'simlab/busybox', tag: 'root-home' });
