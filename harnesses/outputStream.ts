@@ -30,6 +30,9 @@ export class OutputStreamer {
   usage: StreamUsage | undefined;
   toolCalls = 0;
 
+  /** How far the log has been read (emitted, or held back until more arrives). */
+  private seen: number;
+
   constructor(
     private readonly sandbox: Sandbox,
     private readonly path: string,
@@ -37,16 +40,25 @@ export class OutputStreamer {
     private readonly redactor: Redactor,
     private offset: number,
     private readonly format: 'text' | 'claude-code-stream-json',
-  ) {}
+  ) {
+    this.seen = offset;
+  }
 
   /** `known`: the log's bytes from `start` on, already read (the agent's end), used where they reach. */
   async poll(final: boolean, known?: { start: number; content: Buffer }): Promise<void> {
+    // While the agent works, a stat first: an exec per poll only when the log has grown
+    // past what was read (a long agent is polled every second, mostly with nothing new).
+    if (!final && !known) {
+      const size = await this.sandbox.fileSize(this.path);
+      if (size === null || size <= this.seen) return;
+    }
     for (;;) {
       const chunk =
         known && this.offset >= known.start
           ? known.content.subarray(this.offset - known.start, this.offset - known.start + CHUNK)
           : await this.sandbox.readFileFrom(this.path, this.offset, CHUNK);
       if (!chunk || chunk.length === 0) return;
+      this.seen = Math.max(this.seen, this.offset + chunk.length);
       const full = chunk.length === CHUNK;
       let keep = incompleteUtf8Tail(chunk);
       if (!final || full) keep = Math.max(keep, Math.min(chunk.length, Math.max(0, this.redactor.longest - 1)));

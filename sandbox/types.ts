@@ -103,6 +103,11 @@ export interface Sandbox {
   writeFiles(dir: string, files: SandboxFile[]): Promise<void>;
   /** Unpacks a tar stream (already checked: relative names, owners set) into an existing directory. */
   writeArchive(dir: string, tar: NodeJS.ReadableStream): Promise<void>;
+  /**
+   * A file's size, or null when it does not exist, read from outside the sandbox without
+   * running anything in it (Docker: a stat through the archive API, not an exec).
+   */
+  fileSize(path: string): Promise<number | null>;
   /** At most `limit` bytes of a file from byte `offset` on, or null when it does not exist. */
   readFileFrom(path: string, offset: number, limit: number): Promise<Buffer | null>;
   /** The last `limit` bytes of a file, or null when it does not exist. */

@@ -3,6 +3,7 @@
  * the archive API. Everything runs as the unprivileged agent user unless told otherwise.
  */
 import type Docker from 'dockerode';
+import type { IncomingMessage } from 'node:http';
 import { PassThrough, Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { TailBuffer } from '../tailBuffer';
@@ -268,6 +269,21 @@ export class DockerSandbox implements Sandbox {
     if (res.exitCode === 3) return null;
     if (res.exitCode !== 0) throw new Error(`reading ${path} from ${offset} failed with exit ${res.exitCode}`);
     return res.bytes;
+  }
+
+  async fileSize(path: string): Promise<number | null> {
+    let res: IncomingMessage;
+    try {
+      res = (await this.container.infoArchive({ path })) as IncomingMessage;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return null;
+      throw err;
+    }
+    res.resume();
+    const stat = res.headers['x-docker-container-path-stat'];
+    if (typeof stat !== 'string') return null;
+    const size = (JSON.parse(Buffer.from(stat, 'base64').toString('utf8')) as { size?: unknown }).size;
+    return typeof size === 'number' ? size : null;
   }
 
   async readFileTail(path: string, limit: number, onProgress?: () => void): Promise<{ content: Buffer; truncated: boolean } | null> {

@@ -91,6 +91,20 @@ describe('sandbox', () => {
     }
   });
 
+  it('tells a file\'s size from outside, without an exec', async () => {
+    const runId = newId('run');
+    const c = await createSandbox({ runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env());
+    try {
+      await c.writeFiles('/home/agent', [{ name: 'log.txt', content: 'x'.repeat(1234) }]);
+      const execs = (await inspect(c.id)).ExecIDs?.length ?? 0;
+      expect(await c.fileSize('/home/agent/log.txt')).toBe(1234);
+      expect(await c.fileSize('/home/agent/missing.txt')).toBeNull();
+      expect((await inspect(c.id)).ExecIDs?.length ?? 0).toBe(execs);
+    } finally {
+      await h.sandboxes.destroy({ runId });
+    }
+  });
+
   it('has a network only when the environment allows it', async () => {
     const runId = newId('run');
     const c = await createSandbox({ runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env({ network: { enabled: true } }));

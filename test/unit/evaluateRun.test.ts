@@ -32,6 +32,7 @@ function scriptedSandbox(answer: (argv: string[], opts: ExecOptions) => Partial<
     readFileTail: unused,
     readFile: unused,
     readFileFrom: unused,
+    fileSize: unused,
     exportDirectory: unused,
     recordProcessBaseline: unused,
     stopProcessesSinceBaseline: unused,
