@@ -83,8 +83,9 @@ const END_AGENT = `${KILL_SINCE_BASELINE}
   fi`;
 
 /**
- * Run as root (no capabilities: it cannot pass for the agent) when the baseline is recorded:
- * the image must give the agent a home it can write, said plainly if not (exit 4).
+ * The image must give the agent a home it can write, said plainly if not (exit 4). Run as
+ * root with the baseline, where `test -w` would answer for root, not for the agent: the
+ * home's owner and mode are read instead.
  */
 const CHECK_HOME = `
   [ -d ${AGENT_HOME} ] || { echo "${AGENT_HOME} does not exist"; exit 4; }
