@@ -27,7 +27,7 @@ import { chainStats, type ExecutionStats } from './lib/histories';
 import { formatEventKinds, formatHistories, formatSql, formatTimeline, runHistories, runTimelines } from './lib/profile';
 import { argOf, fmtS, runMain } from './lib/args';
 import { DockerProxy } from './lib/dockerProxy';
-import { cpuSpan, pidsOf } from './lib/procStats';
+import { cpuSpan, pidsOf, temporalServerPids } from './lib/procStats';
 
 interface Options {
   runs: number;
@@ -145,11 +145,10 @@ function dockerdPid(): number[] {
 
 /** The shared engines whose CPU a run costs: Docker (dockerd, containerd, shims) and the Temporal server. */
 function infraPids(o: Options): Record<string, number[]> {
-  const port = o.temporalAddress.split(':').pop();
   return {
     // The engine of /var/run/docker.sock and its containerd (the chaos suite runs engines of its own).
     docker: [...dockerdPid(), ...pidsOf(/^containerd --config \/var\/run\/docker\/containerd/)],
-    temporal: pidsOf(new RegExp(`temporal server start-dev .*--port ${port}( |$)`)),
+    temporal: temporalServerPids(o.temporalAddress),
   };
 }
 

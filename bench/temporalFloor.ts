@@ -11,7 +11,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { argOf, fmtS, runMain } from './lib/args';
-import { cpuSpan, pidsOf } from './lib/procStats';
+import { cpuSpan, temporalServerPids } from './lib/procStats';
 
 async function measure(o: { workflows: number; concurrency: number; activities: number; address: string }) {
   const taskQueue = `bench-floor-${process.pid}-${Date.now().toString(36)}`;
@@ -24,8 +24,7 @@ async function measure(o: { workflows: number; concurrency: number; activities: 
   });
   const running = worker.run();
   const client = new Client({ connection: await Connection.connect({ address: o.address }) });
-  const port = o.address.split(':').pop();
-  const span = cpuSpan({ temporal: pidsOf(new RegExp(`temporal server start-dev .*--port ${port}( |$)`)), 'bench (SDK worker and client)': [process.pid] });
+  const span = cpuSpan({ temporal: temporalServerPids(o.address), 'bench (SDK worker and client)': [process.pid] });
   const t0 = performance.now();
   let next = 0;
   await Promise.all(

@@ -50,6 +50,11 @@ export function pidsOf(match: RegExp): number[] {
   return out;
 }
 
+/** The Temporal dev server answering at this address (host:port), not another one on this machine. */
+export function temporalServerPids(address: string): number[] {
+  return pidsOf(new RegExp(`temporal server start-dev .*--port ${address.split(':').pop()}( |$)`));
+}
+
 /** Starts measuring; `stop()` gives CPU seconds per named group and the machine's busy share. */
 export function cpuSpan(groups: Record<string, number[]>) {
   const start = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, pids.reduce((s, p) => s + cpuSeconds(p), 0)]));

@@ -67,10 +67,14 @@ describe('sandbox', () => {
   it('says plainly when the image gives the agent no home it can write', async () => {
     // An image like the test image, but with a home that root owns and only root may write.
     const builder = await h.docker.createContainer({ Image: TEST_IMAGE, User: '0:0', Entrypoint: ['/bin/sh', '-c', 'chown 0:0 /home/agent && chmod 755 /home/agent'], Cmd: [], NetworkDisabled: true, HostConfig: { NetworkMode: 'none' } });
-    await builder.start();
-    expect((await builder.wait()).StatusCode).toBe(0);
-    await builder.commit({ repo: 'simlab/busybox', tag: 'root-home' });
-    await builder.remove();
+    try {
+      await builder.start();
+      expect((await builder.wait()).StatusCode).toBe(0);
+      await builder.commit({ repo: 'simlab/busybox', tag: 'root-home' });
+    } finally {
+      // Whatever failed above (a start refused by the engine), the builder goes.
+      await builder.remove({ force: true });
+    }
     const runId = newId('run');
     try {
       const c = await createSandbox({ runId, iterationId: 'i', organizationId: 'o', hostId: h.hostId, deploymentId: h.deploymentId }, env({ image: 'simlab/busybox:root-home' }));
