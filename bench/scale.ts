@@ -90,9 +90,14 @@ async function main() {
   // iteration's peak is the largest VmRSS sampled while it runs.
   const startHwmKb = memoryKb(pid).hwm;
   let peakRssKb = 0;
+  let lastRssKb = 0;
   const rssTimer = setInterval(() => {
-    peakRssKb = Math.max(peakRssKb, memoryKb(pid).rss);
+    lastRssKb = memoryKb(pid).rss;
+    peakRssKb = Math.max(peakRssKb, lastRssKb);
   }, 1000);
+  // The worker's RSS each time another tenth of the runs has ended: whether memory levels
+  // off or keeps growing with the run count is what a peak alone does not say.
+  const rssByEnded: { ended: number; rssMb: number; peakMb: number }[] = [];
   try {
     const exp = await trivialExperiment(w, { runs: o.runs, image: o.image, agentCommand: 'true', criterionCommand: 'true', resources: { cpus: 1, memoryMb: 2048, pids: 512 } });
     log(`[scale] ${o.db}: worker up (queue ${w.taskQueue}); ${exp.runs} runs (${exp.environmentIds.length} environments x ${exp.repeats} repeats) at concurrency ${o.concurrency}`);
@@ -114,9 +119,12 @@ async function main() {
       timeoutMs: Math.max(900_000, exp.runs * 20_000),
       everyMs: 1000,
       onPoll: (body) => {
+        const ended = Number(body.summary.ended ?? 0);
+        const step = Math.max(1, Math.floor(exp.runs / 10));
+        if (ended >= (rssByEnded.length + 1) * step && lastRssKb) rssByEnded.push({ ended, rssMb: lastRssKb / 1024, peakMb: peakRssKb / 1024 });
         if (Date.now() - lastLog > 30_000) {
           lastLog = Date.now();
-          log(`[scale] +${fmtS(performance.now() - t0)} ${JSON.stringify(body.summary.byStatus)}`);
+          log(`[scale] +${fmtS(performance.now() - t0)} ${JSON.stringify(body.summary.byStatus)} worker RSS ${(lastRssKb / 1024).toFixed(0)} MB (peak ${(peakRssKb / 1024).toFixed(0)})`);
         }
       },
     });
@@ -147,6 +155,7 @@ async function main() {
       largestPayloadBytes: largestPayload,
       workerPeakRssMb: peakRssKb / 1024,
       workerHwmMb: { atStart: startHwmKb / 1024, atEnd: hwmKb / 1024 },
+      workerRssByEnded: rssByEnded,
       workerCpuMsPerRun: (cpu.cpu.worker! * 1000) / exp.runs,
       machine: { busy: cpu.machineBusy, load: cpu.load },
       latencyMs: { during: during.summary(), after: after.summary() },
@@ -164,6 +173,7 @@ async function main() {
           `  run workflow history   largest ${report.runWorkflows.maxEvents} events, mean ${report.runWorkflows.meanEvents.toFixed(1)} (${runs.length} sampled; target < 200)`,
           `  largest payload        ${largestPayload} B`,
           `  worker peak RSS        ${report.workerPeakRssMb.toFixed(0)} MB during the iteration (target <= 500 MB); VmHWM ${report.workerHwmMb.atStart.toFixed(0)} MB after start (bundling), ${report.workerHwmMb.atEnd.toFixed(0)} MB at the end; worker CPU ${report.workerCpuMsPerRun.toFixed(0)} ms per run`,
+          `  worker RSS by runs ended ${rssByEnded.map((r) => `${r.ended}: ${r.rssMb.toFixed(0)}`).join(', ')} MB`,
           `  GET iteration          p95 ${l.during.iteration.p95.toFixed(1)} ms while running (n=${l.during.iteration.n}, max ${l.during.iteration.max.toFixed(0)}), p95 ${l.after.iteration.p95.toFixed(1)} ms after (n=${l.after.iteration.n}) (target <= 100 ms)`,
           `  run list, first page   p95 ${l.during.runList.p95.toFixed(1)} ms while running (n=${l.during.runList.n}, max ${l.during.runList.max.toFixed(0)}), p95 ${l.after.runList.p95.toFixed(1)} ms after (n=${l.after.runList.n}) (target <= 100 ms)`,
           `  machine                ${(cpu.machineBusy * 100).toFixed(0)}% busy, load ${cpu.load}`,
