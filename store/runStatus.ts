@@ -6,7 +6,6 @@
 import type { PrismaClient } from '../prisma/client';
 import { RUN_STATUSES, canTransition, isTerminal, type FailureCategory, type RunStatus } from '../domain/runLifecycle';
 import { RunStateError } from '../domain/errors';
-import { appendEventsTx } from '../transcript/store';
 import { storable } from '../domain/text';
 
 export interface TransitionInput {
@@ -102,24 +101,34 @@ export async function transitionRun(prisma: PrismaClient, raw: TransitionInput):
 
 /**
  * Ends, in one statement, every run of an iteration that never started (the iteration
- * was cancelled first): they go from queued to cancelled, with their history row.
+ * was cancelled first): they go from queued to cancelled, each with its history row and
+ * its transcript's status event, numbered by its event counter as transitionRun numbers
+ * one. Set-based because an iteration may hold 10,000 queued runs: a statement per run
+ * inside a transaction outlived the transaction's timeout, so the cancel retried forever.
+ * Only rows still queued when the UPDATE locks them change; a run that started meanwhile
+ * is its own workflow's to end.
  */
 export async function cancelQueuedRuns(prisma: PrismaClient, iterationId: string): Promise<number> {
-  return prisma.$transaction(async (tx) => {
-    const queued = await tx.run.findMany({ where: { iterationId, status: 'queued' }, select: { id: true } });
-    if (queued.length === 0) return 0;
-    const ids = queued.map((r) => r.id);
-    const message = 'the iteration was cancelled before this run started';
-    const now = new Date();
-    const { count } = await tx.run.updateMany({
-      where: { id: { in: ids }, status: 'queued' },
-      data: { status: 'cancelled', finishedAt: now, failureCategory: 'cancelled', failureMessage: message },
-    });
-    if (count !== ids.length) throw new Error(`iteration ${iterationId}: runs changed concurrently; retrying`);
-    await tx.runStatusChange.createMany({ data: ids.map((runId) => ({ runId, from: 'queued', to: 'cancelled', at: now, detail: message })) });
-    for (const runId of ids) {
-      await appendEventsTx(tx, runId, [{ type: 'status', at: now, data: { from: 'queued', to: 'cancelled', failure: { category: 'cancelled', message } } }]);
-    }
-    return count;
-  });
+  const message = 'the iteration was cancelled before this run started';
+  const at = new Date().toISOString();
+  const eventData = JSON.stringify(storable({ from: 'queued', to: 'cancelled', failure: { category: 'cancelled', message } }));
+  const [row] = await prisma.$queryRaw<{ count: number }[]>`
+    WITH upd AS (
+      UPDATE "Run" SET
+        "status" = 'cancelled',
+        "finishedAt" = ${at}::timestamptz AT TIME ZONE 'UTC',
+        "failureCategory" = 'cancelled',
+        "failureMessage" = ${message}::text,
+        "eventCount" = "eventCount" + 1
+      WHERE "iterationId" = ${iterationId}::text AND "status" = 'queued'
+      RETURNING "id", "eventCount"
+    ), change AS (
+      INSERT INTO "RunStatusChange" ("runId", "from", "to", "at", "detail")
+      SELECT upd."id", 'queued', 'cancelled', ${at}::timestamptz AT TIME ZONE 'UTC', ${message}::text FROM upd
+    ), event AS (
+      INSERT INTO "RunEvent" ("runId", "seq", "at", "type", "data")
+      SELECT upd."id", upd."eventCount", ${at}::timestamptz AT TIME ZONE 'UTC', 'status', ${eventData}::jsonb FROM upd
+    )
+    SELECT count(*)::int AS "count" FROM upd`;
+  return row?.count ?? 0;
 }

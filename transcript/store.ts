@@ -34,7 +34,7 @@ async function insertEvents(db: Pick<PrismaClient, '$executeRaw'> | Tx, runId: s
   if (inserted !== events.length) throw new Error(`run ${runId} does not exist: its transcript events were not recorded`);
 }
 
-/** Inserts events within a transaction the caller already holds (an iteration's bulk cancel of its queued runs). */
+/** Inserts events within a transaction the caller already holds: they commit or roll back with the caller's writes. */
 export async function appendEventsTx(tx: Tx, runId: string, events: NewEvent[]): Promise<void> {
   await insertEvents(tx, runId, events);
 }

@@ -18,7 +18,7 @@ import { forgetSnapshotContents, putSnapshots } from '../../store/snapshots';
 import { loadRun } from '../../store/runs';
 import { findRunAnalysis, loadRunFacts, saveIterationResult, saveRunAnalysis } from '../../store/analysis';
 import type { RunAnalysisDocument } from '../../analysis/types';
-import { transitionRun, type TransitionInput, type TransitionResult } from '../../store/runStatus';
+import { cancelQueuedRuns, transitionRun, type TransitionInput, type TransitionResult } from '../../store/runStatus';
 import { appendEventsTx, transcriptWriter } from '../../transcript/store';
 import type { NewEvent } from '../../transcript/types';
 import { testEnv } from './env';
@@ -41,15 +41,16 @@ describe.each(['postgres', 'embedded'] as const)('the store on %s', (kind) => {
     return { value, sql };
   }
 
-  async function newRun(task: unknown = TASK, environment: unknown = ENV): Promise<string> {
-    const id = newId('run');
-    const [taskSnapshotHash, environmentSnapshotHash] = await putSnapshots(prisma, [task, environment]);
-    await prisma.run.create({
-      data: {
+  /** A queued run's row, in the iteration given (default: the suite's). */
+  async function runRows(count: number, o: { iterationId?: string; task?: unknown; environment?: unknown } = {}): Promise<string[]> {
+    const [taskSnapshotHash, environmentSnapshotHash] = await putSnapshots(prisma, [o.task ?? TASK, o.environment ?? ENV]);
+    const ids = Array.from({ length: count }, () => newId('run'));
+    await prisma.run.createMany({
+      data: ids.map((id) => ({
         id,
         organizationId: org.organizationId,
         productId: org.productId,
-        iterationId: org.iterationId,
+        iterationId: o.iterationId ?? org.iterationId,
         taskId: org.taskId,
         environmentId: org.environmentId,
         workflowId: `simlab-run-${id}`,
@@ -57,9 +58,13 @@ describe.each(['postgres', 'embedded'] as const)('the store on %s', (kind) => {
         environmentVersion: 1,
         taskSnapshotHash: taskSnapshotHash!,
         environmentSnapshotHash: environmentSnapshotHash!,
-      },
+      })),
     });
-    return id;
+    return ids;
+  }
+
+  async function newRun(task: unknown = TASK, environment: unknown = ENV): Promise<string> {
+    return (await runRows(1, { task, environment }))[0]!;
   }
 
   beforeAll(async () => {
@@ -512,6 +517,97 @@ describe.each(['postgres', 'embedded'] as const)('the store on %s', (kind) => {
         expect(statusEvents.map((r) => `${(r.data as { from: string }).from} ${(r.data as { to: string }).to}`)).toEqual(changes.map((c) => c.split(' ').slice(0, 2).join(' ')));
       }
       await expectCountsRight();
+    });
+
+    describe("an iteration's cancel of its queued runs", () => {
+      /** The previous implementation, verbatim: a transaction with a transcript append per run. */
+      async function legacyCancelQueuedRuns(iterationId: string): Promise<number> {
+        return prisma.$transaction(async (tx) => {
+          const queued = await tx.run.findMany({ where: { iterationId, status: 'queued' }, select: { id: true } });
+          if (queued.length === 0) return 0;
+          const ids = queued.map((r) => r.id);
+          const message = 'the iteration was cancelled before this run started';
+          const now = new Date();
+          const { count } = await tx.run.updateMany({
+            where: { id: { in: ids }, status: 'queued' },
+            data: { status: 'cancelled', finishedAt: now, failureCategory: 'cancelled', failureMessage: message },
+          });
+          if (count !== ids.length) throw new Error(`iteration ${iterationId}: runs changed concurrently; retrying`);
+          await tx.runStatusChange.createMany({ data: ids.map((runId) => ({ runId, from: 'queued', to: 'cancelled', at: now, detail: message })) });
+          for (const runId of ids) {
+            await appendEventsTx(tx, runId, [{ type: 'status', at: now, data: { from: 'queued', to: 'cancelled', failure: { category: 'cancelled', message } } }]);
+          }
+          return count;
+        });
+      }
+
+      let iterations = 1;
+      async function newIteration(runCount: number): Promise<{ iterationId: string; runIds: string[] }> {
+        const iterationId = newId('iter');
+        // Ad hoc iterations of one product are numbered apart too (a unique index, nulls not distinct).
+        iterations += 1;
+        await prisma.iteration.create({ data: { id: iterationId, organizationId: org.organizationId, productId: org.productId, workflowId: `simlab-iteration-${iterationId}`, runCount, number: iterations } });
+        const runIds = await runRows(runCount, { iterationId });
+        return { iterationId, runIds };
+      }
+
+      /** Every run of the iteration: queued ones that had a transcript, one that started, one that ended, and plain queued ones. */
+      async function shape(runIds: string[]): Promise<void> {
+        await transcriptWriter(prisma, runIds[0]!).append({ type: 'command_output', at: new Date('2026-03-04T05:00:00.000Z'), data: { early: true } }, { type: 'error', data: { n: 2 } });
+        await transitionRun(prisma, { runId: runIds[1]!, to: 'creating_sandbox', detail: 'on host h1' });
+        await transitionRun(prisma, { runId: runIds[2]!, to: 'cancelled', failure: { category: 'cancelled', message: 'cancelled on its own' } });
+      }
+
+      async function iterationCounts(iterationId: string) {
+        const kept = await prisma.$queryRaw<unknown[]>`
+          SELECT "status", "runs" FROM "IterationRunCount" WHERE "iterationId" = ${iterationId} AND "runs" <> 0 ORDER BY "status"`;
+        const actual = await prisma.$queryRaw<unknown[]>`
+          SELECT "status", count(*)::int AS "runs" FROM "Run" WHERE "iterationId" = ${iterationId} GROUP BY "status" ORDER BY "status"`;
+        return { kept, actual };
+      }
+
+      it('is one statement that stores exactly what the transaction before it stored, and leaves started and ended runs alone', async () => {
+        const legacy = await newIteration(6);
+        const current = await newIteration(6);
+        await stoppedAt('2026-03-04T06:00:00.123Z', () => shape(legacy.runIds));
+        await stoppedAt('2026-03-04T06:00:00.123Z', () => shape(current.runIds));
+        const before = await stoppedAt('2026-03-04T06:07:08.009Z', () => legacyCancelQueuedRuns(legacy.iterationId));
+        const after = await stoppedAt('2026-03-04T06:07:08.009Z', () => counted(() => cancelQueuedRuns(prisma, current.iterationId)));
+        expect(after.sql).toHaveLength(1);
+        expect(after.value).toBe(before);
+        expect(after.value).toBe(4);
+        for (let i = 0; i < 6; i++) expect(await stored(current.runIds[i]!)).toEqual(await stored(legacy.runIds[i]!));
+        // The run with a transcript got its status event after it; the started one kept its status.
+        const first = await stored(current.runIds[0]!);
+        expect(first.run).toMatchObject({ status: 'cancelled', failureCategory: 'cancelled', eventCount: 3 });
+        expect(first.events[2]).toMatch(/^3 2026-03-04 06:07:08.009.* status \{"to": "cancelled", "from": "queued", "failure": \{"message": "the iteration was cancelled before this run started", "category": "cancelled"\}\}$/);
+        expect((await stored(current.runIds[1]!)).run).toMatchObject({ status: 'creating_sandbox', eventCount: 1 });
+        expect((await stored(current.runIds[2]!)).changes).toEqual([expect.stringMatching(/^queued cancelled .* cancelled on its own$/)]);
+        // Nothing left to cancel: a retried activity writes nothing.
+        const again = await counted(() => cancelQueuedRuns(prisma, current.iterationId));
+        expect(again.value).toBe(0);
+        expect(await stored(current.runIds[3]!)).toEqual(await stored(legacy.runIds[3]!));
+        const counts = await iterationCounts(current.iterationId);
+        expect(counts.kept).toEqual(counts.actual);
+      });
+
+      it('ends 3,000 queued runs in one statement, each with one history row and one event', async () => {
+        const big = await newIteration(3000);
+        await shape(big.runIds);
+        const done = await counted(() => cancelQueuedRuns(prisma, big.iterationId));
+        expect(done.sql).toHaveLength(1);
+        expect(done.value).toBe(2998);
+        const [check] = await prisma.$queryRaw<{ runs: number; cancelled: number; changes: number; events: number; numbered: number }[]>`
+          SELECT count(*)::int AS "runs",
+                 (count(*) FILTER (WHERE r."status" = 'cancelled'))::int AS "cancelled",
+                 (SELECT count(*)::int FROM "RunStatusChange" c JOIN "Run" x ON x."id" = c."runId" WHERE x."iterationId" = ${big.iterationId} AND c."to" = 'cancelled') AS "changes",
+                 (SELECT count(*)::int FROM "RunEvent" e JOIN "Run" x ON x."id" = e."runId" WHERE x."iterationId" = ${big.iterationId} AND e."type" = 'status' AND e."data"->>'to' = 'cancelled') AS "events",
+                 (count(*) FILTER (WHERE r."eventCount" = (SELECT max(e."seq") FROM "RunEvent" e WHERE e."runId" = r."id")))::int AS "numbered"
+          FROM "Run" r WHERE r."iterationId" = ${big.iterationId}`;
+        expect(check).toEqual({ runs: 3000, cancelled: 2999, changes: 2999, events: 2999, numbered: 3000 });
+        const counts = await iterationCounts(big.iterationId);
+        expect(counts.kept).toEqual(counts.actual);
+      });
     });
   });
 });
