@@ -128,6 +128,7 @@ function renderSignals(r: Row): string {
     '',
     'Per run',
     table(r.runs.map((x: Row) => ({ run: x.runId, task: x.taskId, environment: x.environmentId, variant: x.variant, ...x.signals })), ['run', 'task', 'environment', 'variant', ...r.definitions.map((d: Row) => d.name)]),
+    ...(r.nextCursor ? [`more: --cursor ${r.nextCursor}`] : []),
   );
   return lines.join('\n');
 }
@@ -190,10 +191,17 @@ export async function analysisCommand(c: CliCommand, api: Api, key: string): Pro
       return 0;
     }
     case 'experiment signals': {
-      c.allowOnly('iteration');
+      c.allowOnly('iteration', 'limit', 'cursor');
       const exp = id(2, 'EXP id');
+      const q = new URLSearchParams();
       const n = numberFlag(c, 'iteration');
-      const r = await api.request<Row>('GET', `/experiments/${exp}/signals${n ? `?iteration=${n}` : ''}`);
+      if (n) q.set('iteration', n);
+      // The API checks the page size (1-1000) and says so with a 400.
+      const limit = c.flag('limit');
+      if (limit !== undefined) q.set('limit', limit);
+      const cursor = c.flag('cursor');
+      if (cursor !== undefined) q.set('cursor', cursor);
+      const r = await api.request<Row>('GET', `/experiments/${exp}/signals${q.size ? `?${q}` : ''}`);
       c.print(r, () => renderSignals(r));
       return 0;
     }

@@ -66,7 +66,9 @@ Usage:
   simlab experiment results EXP [--iteration N] [--compare M] [--error-category NAME]
                         summary with 95% intervals, failure clusters; --compare: changes and
                         their significance; --error-category: one cluster's runs and excerpts
-  simlab experiment signals EXP [--iteration N]   signal aggregates and per-run values
+  simlab experiment signals EXP [--iteration N] [--limit N] [--cursor C]
+                        signal aggregates, and per-run values a page at a time
+                        (--format json: { ..., runs, nextCursor })
   simlab experiment update EXP --signal-config signals.yaml|none   for the next iterations
   simlab analysis get --run-id RUN | --task-id TASK   signals and friction points; a task's history
   simlab iteration cancel ITER

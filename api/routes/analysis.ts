@@ -18,7 +18,7 @@ import { onlyFields } from '../inputGuard';
 import type { ApiDeps } from '../app';
 import type { PrismaClient } from '../../prisma/client';
 import { experimentView } from './experiments';
-import { intParam, stringParam } from './params';
+import { intParam, pageParams, stringParam } from './params';
 
 const MAX_SIGNAL_CONFIG = 256 * 1024;
 const MAX_CLUSTER_RUNS = 50;
@@ -26,6 +26,14 @@ const EXCERPTS_PER_RUN = 5;
 const EXCERPT_CHARS = 600;
 
 const RUN_FIELDS = { id: true, iterationId: true, taskId: true, environmentId: true, variant: true, repeat: true, status: true, score: true, passed: true } as const;
+
+/** A signals page's cursor: the last run id of the page before, as this API encoded it. */
+function signalsCursor(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  const id = Buffer.from(raw, 'base64url').toString('utf8');
+  if (!/^run_[A-Za-z0-9]+$/.test(id)) throw new HttpError(400, 'validation_failed', 'cursor is not one this API returned', [{ pointer: '/cursor', message: 'must be a nextCursor from a previous page' }]);
+  return id;
+}
 
 const analysisView = ({ id, status, ...run }: { id: string; status: string; [k: string]: unknown }, doc: RunAnalysisDocument | null) => ({
   runId: id,
@@ -155,12 +163,22 @@ export function analysisRoutes(deps: ApiDeps): Router {
     res.json({ ...results, sha256: stored.sha256, ...(comparison ? { comparison } : {}) });
   });
 
+  // The aggregates come from the frozen results; the values per run come a page at a time
+  // (keyset on the run id), since an iteration may hold 10,000 runs.
   r.get('/experiments/:id/signals', async (req, res) => {
     const { organizationId } = principal(req);
     const number = intParam(req.query.iteration, 'iteration', 1, 999_999_999);
+    const { limit } = pageParams(req.query);
+    const after = signalsCursor(stringParam(req.query.cursor));
     const { experiment, results } = await experimentIteration(prisma, organizationId, req.params.id, number, 'signals');
-    const analyses = await iterationAnalyses(prisma, results.iterationId);
-    const runs = await prisma.run.findMany({ where: { iterationId: results.iterationId }, orderBy: { id: 'asc' }, select: { id: true, taskId: true, environmentId: true, variant: true, repeat: true, status: true } });
+    const rows = await prisma.run.findMany({
+      where: { iterationId: results.iterationId, ...(after ? { id: { gt: after } } : {}) },
+      orderBy: { id: 'asc' },
+      take: limit + 1,
+      select: { id: true, taskId: true, environmentId: true, variant: true, repeat: true, status: true },
+    });
+    const runs = rows.slice(0, limit);
+    const analyses = await iterationAnalyses(prisma, results.iterationId, runs.map((x) => x.id));
     res.json({
       experimentId: experiment.id,
       iteration: results.iteration,
@@ -168,6 +186,7 @@ export function analysisRoutes(deps: ApiDeps): Router {
       definitions: results.signals.definitions,
       aggregates: results.signals.aggregates,
       runs: runs.map((x) => ({ runId: x.id, taskId: x.taskId, environmentId: x.environmentId, variant: x.variant, repeat: x.repeat, status: x.status, signals: analyses.get(x.id)?.signals ?? {} })),
+      nextCursor: rows.length > limit ? Buffer.from(runs[runs.length - 1]!.id, 'utf8').toString('base64url') : null,
     });
   });
 

@@ -204,6 +204,23 @@ describe('analysis', () => {
     expect(signals.runs).toHaveLength(12);
     expect(signals.runs.filter((x: any) => x.signals.saw_401 === true)).toHaveLength(6);
     expect((await simlab('experiment', 'signals', exp.id)).out).toContain('saw_401');
+    expect(signals.nextCursor).toBeNull();
+    // Per-run values a page at a time: every run once, in the order of the whole list.
+    const pages: string[][] = [];
+    for (let cursor: string | null = null; pages.length === 0 || cursor; ) {
+      const page: any = await json('experiment', 'signals', exp.id, '--limit', '5', ...(cursor ? ['--cursor', cursor] : []));
+      expect(page.aggregates).toEqual(signals.aggregates);
+      pages.push(page.runs.map((x: any) => x.runId));
+      cursor = page.nextCursor;
+    }
+    expect(pages.map((p) => p.length)).toEqual([5, 5, 2]);
+    expect(pages.flat()).toEqual(signals.runs.map((x: any) => x.runId));
+    expect((await simlab('experiment', 'signals', exp.id, '--limit', '5')).out).toMatch(/\nmore: --cursor \S+$/m);
+    for (const [flag, value, pointer] of [['--cursor', 'garbage', '/cursor'], ['--limit', '0', '/limit']]) {
+      const refused = await simlab('experiment', 'signals', exp.id, flag!, value!);
+      expect(refused.code).toBe(2);
+      expect(refused.err).toContain(pointer);
+    }
 
     const history = await json('analysis', 'get', '--task-id', t1);
     expect(history.iterations[0]).toMatchObject({ iterationId: first.iterationId, frozen: true, analysedRuns: 6, frictionKinds: { auth: 3, environment: 3 } });
