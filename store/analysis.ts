@@ -104,6 +104,40 @@ export async function iterationAnalyses(prisma: PrismaClient, iterationId: strin
   }
 }
 
+/**
+ * Per iteration, how many of a task's runs have an analysis and how often each friction kind
+ * occurs in them: counted by the database, so a task's history does not load the analysis
+ * documents of every run of its last iterations (10,000 of them per iteration at scale).
+ */
+export async function frictionByIteration(
+  prisma: PrismaClient,
+  taskId: string,
+  iterationIds: string[],
+): Promise<Map<string, { analysedRuns: number; frictionKinds: Record<string, number> }>> {
+  const out = new Map<string, { analysedRuns: number; frictionKinds: Record<string, number> }>();
+  if (iterationIds.length === 0) return out;
+  const [analysed, kinds] = await Promise.all([
+    prisma.$queryRaw<{ iterationId: string; n: number }[]>`
+      SELECT ra."iterationId", count(*)::int AS "n"
+      FROM "RunAnalysis" ra JOIN "Run" r ON r."id" = ra."runId"
+      WHERE ra."iterationId" = ANY(${iterationIds}::text[]) AND r."taskId" = ${taskId}::text
+      GROUP BY ra."iterationId"`,
+    prisma.$queryRaw<{ iterationId: string; kind: string; n: number }[]>`
+      SELECT ra."iterationId", p.point->>'kind' AS "kind", count(*)::int AS "n"
+      FROM "RunAnalysis" ra JOIN "Run" r ON r."id" = ra."runId"
+      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(ra."document"->'friction'->'points', '[]'::jsonb)) AS p(point)
+      WHERE ra."iterationId" = ANY(${iterationIds}::text[]) AND r."taskId" = ${taskId}::text
+      GROUP BY ra."iterationId", p.point->>'kind'
+      ORDER BY ra."iterationId", "n" DESC, "kind"`,
+  ]);
+  for (const row of analysed) out.set(row.iterationId, { analysedRuns: row.n, frictionKinds: {} });
+  for (const row of kinds) {
+    const entry = out.get(row.iterationId);
+    if (entry && row.kind !== null) entry.frictionKinds[row.kind] = row.n;
+  }
+  return out;
+}
+
 export interface StoredResults {
   iterationId: string;
   number: number;

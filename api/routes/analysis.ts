@@ -11,7 +11,7 @@ import { signalConfigViolations } from '../../analysis/signalConfig';
 import { cellKey, summarize } from '../../analysis/summary';
 import type { RunAnalysisDocument } from '../../analysis/types';
 import { findExperiment } from '../../store/experiments';
-import { findIterationResult, iterationAnalyses } from '../../store/analysis';
+import { findIterationResult, frictionByIteration, iterationAnalyses } from '../../store/analysis';
 import { principal } from '../auth';
 import { HttpError, invalid, notFound } from '../errors';
 import { onlyFields } from '../inputGuard';
@@ -84,20 +84,32 @@ export function analysisRoutes(deps: ApiDeps): Router {
     if (!task) throw notFound('task', req.params.id);
     const limit = intParam(req.query.limit, 'limit', 1, 100) ?? 20;
     const groups = await prisma.run.groupBy({ by: ['iterationId'], where: { organizationId, taskId: task.id }, _max: { createdAt: true }, orderBy: { _max: { createdAt: 'desc' } }, take: limit });
-    const iterations = await prisma.iteration.findMany({ where: { id: { in: groups.map((g) => g.iterationId) } }, include: { results: true } });
+    const ids = groups.map((g) => g.iterationId);
+    const [iterations, friction] = await Promise.all([
+      prisma.iteration.findMany({ where: { id: { in: ids } }, include: { results: true } }),
+      frictionByIteration(prisma, task.id, ids),
+    ]);
     const history = [];
     for (const g of groups) {
       const it = iterations.find((x) => x.id === g.iterationId)!;
-      const runs = await prisma.run.findMany({
-        where: { iterationId: it.id, taskId: task.id },
-        orderBy: { id: 'asc' },
-        select: { id: true, taskId: true, environmentId: true, variant: true, status: true, score: true, passed: true, failureCategory: true },
-      });
-      const analyses = await iterationAnalyses(prisma, it.id, runs.map((x) => x.id));
-      const frictionKinds: Record<string, number> = {};
-      for (const a of analyses.values()) for (const p of a.friction.points) frictionKinds[p.kind] = (frictionKinds[p.kind] ?? 0) + 1;
       const frozen = it.results ? (JSON.parse(it.results.document) as IterationResults) : null;
-      const runIds = new Set(runs.map((x) => x.id));
+      // A frozen iteration's summary is in its results; its runs are read only to tell the
+      // task's runs in its clusters apart (ids alone), and only where it has clusters.
+      let summary;
+      let runIds: Set<string>;
+      if (frozen) {
+        summary = frozen.summary.filter((row) => row.taskId === task.id);
+        runIds = new Set(frozen.clusters.length === 0 ? [] : (await prisma.run.findMany({ where: { iterationId: it.id, taskId: task.id }, select: { id: true } })).map((x) => x.id));
+      } else {
+        const runs = await prisma.run.findMany({
+          where: { iterationId: it.id, taskId: task.id },
+          orderBy: { id: 'asc' },
+          select: { id: true, taskId: true, environmentId: true, variant: true, status: true, score: true, passed: true, failureCategory: true },
+        });
+        summary = summarize(runs.map((x) => ({ ...x, runId: x.id })), cellKey);
+        runIds = new Set(runs.map((x) => x.id));
+      }
+      const counted = friction.get(it.id) ?? { analysedRuns: 0, frictionKinds: {} };
       history.push({
         iterationId: it.id,
         experimentId: it.experimentId,
@@ -105,12 +117,12 @@ export function analysisRoutes(deps: ApiDeps): Router {
         status: it.status,
         createdAt: it.createdAt.toISOString(),
         frozen: frozen !== null,
-        summary: frozen ? frozen.summary.filter((row) => row.taskId === task.id) : summarize(runs.map((x) => ({ ...x, runId: x.id })), cellKey),
+        summary,
         clusters: (frozen?.clusters ?? [])
           .filter((c) => c.runIds.some((id) => runIds.has(id)))
           .map((c) => ({ name: c.name, rootCauseCategory: c.rootCauseCategory, rootCause: c.rootCause, recommendedFix: c.recommendedFix, runIds: c.runIds.filter((id) => runIds.has(id)) })),
-        frictionKinds,
-        analysedRuns: analyses.size,
+        frictionKinds: counted.frictionKinds,
+        analysedRuns: counted.analysedRuns,
       });
     }
     res.json({ taskId: task.id, taskName: task.name, iterations: history });

@@ -16,7 +16,7 @@ import { canTransition, isTerminal, type RunStatus } from '../../domain/runLifec
 import { storable } from '../../domain/text';
 import { forgetSnapshotContents, putSnapshots } from '../../store/snapshots';
 import { loadRun } from '../../store/runs';
-import { findRunAnalysis, loadRunFacts, saveIterationResult, saveRunAnalysis } from '../../store/analysis';
+import { findRunAnalysis, frictionByIteration, iterationAnalyses, loadRunFacts, saveIterationResult, saveRunAnalysis } from '../../store/analysis';
 import type { RunAnalysisDocument } from '../../analysis/types';
 import { cancelQueuedRuns, transitionRun, type TransitionInput, type TransitionResult } from '../../store/runStatus';
 import { appendEventsTx, transcriptWriter } from '../../transcript/store';
@@ -41,8 +41,8 @@ describe.each(['postgres', 'embedded'] as const)('the store on %s', (kind) => {
     return { value, sql };
   }
 
-  /** A queued run's row, in the iteration given (default: the suite's). */
-  async function runRows(count: number, o: { iterationId?: string; task?: unknown; environment?: unknown } = {}): Promise<string[]> {
+  /** A queued run's row, in the iteration and of the task given (default: the suite's). */
+  async function runRows(count: number, o: { iterationId?: string; taskId?: string; task?: unknown; environment?: unknown } = {}): Promise<string[]> {
     const [taskSnapshotHash, environmentSnapshotHash] = await putSnapshots(prisma, [o.task ?? TASK, o.environment ?? ENV]);
     const ids = Array.from({ length: count }, () => newId('run'));
     await prisma.run.createMany({
@@ -51,7 +51,7 @@ describe.each(['postgres', 'embedded'] as const)('the store on %s', (kind) => {
         organizationId: org.organizationId,
         productId: org.productId,
         iterationId: o.iterationId ?? org.iterationId,
-        taskId: org.taskId,
+        taskId: o.taskId ?? org.taskId,
         environmentId: org.environmentId,
         workflowId: `simlab-run-${id}`,
         taskVersion: 1,
@@ -184,6 +184,42 @@ describe.each(['postgres', 'embedded'] as const)('the store on %s', (kind) => {
       expect(stored.sql).toHaveLength(1);
       expect(stored.value).toEqual({ iterationId: org.iterationId, number: 1, document: '{"first":true}', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
       expect(await saveIterationResult(prisma, { ...result, document: '{"second":true}' })).toEqual(stored.value);
+    });
+
+    it("are counted by the database for a task's history: per iteration, the task's analysed runs and their friction kinds", async () => {
+      const otherTask = `${org.taskId}_other`;
+      await prisma.task.create({ data: { id: otherTask, organizationId: org.organizationId, productId: org.productId, name: 't2', category: 'coding', definition: TASK } });
+      const iterationIds = [newId('iter'), newId('iter'), newId('iter')];
+      for (const [k, id] of iterationIds.entries()) {
+        await prisma.iteration.create({ data: { id, organizationId: org.organizationId, productId: org.productId, workflowId: `simlab-iteration-${id}`, runCount: 0, number: 9000 + k } });
+      }
+      const kinds = ['auth', 'environment', 'retry_loop', 'auth'];
+      const doc = (runId: string, points: string[]) =>
+        ({ runId, signals: {}, friction: { source: 'deterministic', points: points.map((kind) => ({ kind, description: kind, seqs: [1] })) }, deterministicFriction: [], problems: [], model: null }) as unknown as RunAnalysisDocument;
+      // Iteration 0: runs of the task with 0..4 points each, one unanalysed, and a run of another task.
+      const mine = await runRows(6, { iterationId: iterationIds[0] });
+      for (const [k, runId] of mine.slice(0, 5).entries()) await saveRunAnalysis(prisma, iterationIds[0]!, doc(runId, kinds.slice(0, k)));
+      const [theirs] = await runRows(1, { iterationId: iterationIds[0], taskId: otherTask });
+      await saveRunAnalysis(prisma, iterationIds[0]!, doc(theirs!, ['stall', 'stall']));
+      // Iteration 1: analysed runs without friction; iteration 2: no analyses at all.
+      for (const runId of await runRows(2, { iterationId: iterationIds[1] })) await saveRunAnalysis(prisma, iterationIds[1]!, doc(runId, []));
+      await runRows(2, { iterationId: iterationIds[2] });
+
+      // What the history computed before: from every analysis document of the task's runs.
+      const expected = new Map<string, { analysedRuns: number; frictionKinds: Record<string, number> }>();
+      for (const iterationId of iterationIds) {
+        const runs = await prisma.run.findMany({ where: { iterationId, taskId: org.taskId }, select: { id: true } });
+        const analyses = await iterationAnalyses(prisma, iterationId, runs.map((x) => x.id));
+        const frictionKinds: Record<string, number> = {};
+        for (const a of analyses.values()) for (const p of a.friction.points) frictionKinds[p.kind] = (frictionKinds[p.kind] ?? 0) + 1;
+        if (analyses.size > 0) expected.set(iterationId, { analysedRuns: analyses.size, frictionKinds });
+      }
+      const { value, sql } = await counted(() => frictionByIteration(prisma, org.taskId, iterationIds));
+      expect(sql).toHaveLength(2);
+      expect(value).toEqual(expected);
+      expect(value.get(iterationIds[0]!)).toEqual({ analysedRuns: 5, frictionKinds: { auth: 5, environment: 3, retry_loop: 2 } });
+      expect(value.get(iterationIds[1]!)).toEqual({ analysedRuns: 2, frictionKinds: {} });
+      expect(value.has(iterationIds[2]!)).toBe(false);
     });
   });
 
