@@ -45,6 +45,22 @@ export function verdictOf(r: { status: string; passed: boolean | null }): 'passe
   return r.passed === true ? 'passed' : r.passed === false ? 'failed' : 'incomplete';
 }
 
+/** What a run list reads of each run: a page of runs, not a page of run details. */
+export const RUN_SUMMARY_FIELDS = {
+  id: true,
+  status: true,
+  iterationId: true,
+  taskId: true,
+  environmentId: true,
+  variant: true,
+  repeat: true,
+  score: true,
+  passed: true,
+  failureCategory: true,
+  createdAt: true,
+  finishedAt: true,
+} as const;
+
 export function runSummaryView(r: {
   id: string;
   status: string;

@@ -10,7 +10,7 @@ import { actionsOf } from '../../transcript/actions';
 import { principal } from '../auth';
 import { HttpError, notFound } from '../errors';
 import { findProduct } from '../tenancy';
-import { runDetailView, runSummaryView } from '../views';
+import { RUN_SUMMARY_FIELDS, runDetailView, runSummaryView } from '../views';
 import type { ApiDeps } from '../app';
 import { intParam, pageParams, stringParam } from './params';
 
@@ -56,6 +56,7 @@ export function runRoutes(deps: ApiDeps): Router {
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit + 1,
+      select: RUN_SUMMARY_FIELDS,
     });
     const page = runs.slice(0, limit);
     const last = page[page.length - 1];
