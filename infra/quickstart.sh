@@ -20,18 +20,19 @@ export SIMLAB_API_PORT="${SIMLAB_API_PORT:-8080}"
 
 # (Re)start the API and the worker so they run the code just built.
 start() {
-  local name="$1" script="$2" pid_file="$SIMLAB_DATA/run/$1.pid"
+  local name="$1" pid_file="$SIMLAB_DATA/run/$1.pid"
+  shift
   if pid_alive "$pid_file"; then
     kill -TERM "$(cat "$pid_file")" 2>/dev/null || true
     wait_for 30 "$name to stop" bash -c "! kill -0 $(cat "$pid_file") 2>/dev/null" || kill -KILL "$(cat "$pid_file")" 2>/dev/null || true
   fi
   log "starting $name (log: $SIMLAB_DATA/logs/$name.log)"
   # A fresh log each start: readiness is read from it, and an old 'ready' must not count.
-  nohup node "$script" >"$SIMLAB_DATA/logs/$name.log" 2>&1 &
+  nohup "$@" >"$SIMLAB_DATA/logs/$name.log" 2>&1 &
   echo $! > "$pid_file"
 }
-start worker dist/workers/main.js
-start api dist/api/server.js
+start worker bin/simlab-worker
+start api node dist/api/server.js
 wait_for 60 "the API" bash -c "exec 3<>/dev/tcp/127.0.0.1/$SIMLAB_API_PORT" \
   || { tail -n 20 "$SIMLAB_DATA/logs/api.log" >&2; die "the API did not start"; }
 wait_for 60 "the worker" grep -q 'ready' "$SIMLAB_DATA/logs/worker.log" \

@@ -1,6 +1,6 @@
 /**
  * simlab as a benchmark sees it: the real API (in this process, on a free port) and the
- * real worker binary (dist/workers/main.js) as a child process, on a task queue, Docker
+ * real worker (bin/simlab-worker, as deployed) as a child process, on a task queue, Docker
  * host id and deployment id of their own, against a private database. Nothing here is
  * shared with the tests or the quick start, so a benchmark disturbs nobody's runs.
  */
@@ -48,7 +48,7 @@ export interface WorldOptions {
 function startWorker(env: Record<string, string>, log: (l: string) => void): Promise<ChildProcess> {
   // BENCH_WORKER_NODE_ARGS: node options for the worker alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p` (NODE_OPTIONS refuses them).
   const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, path.join(repoRoot(), 'dist', 'workers', 'main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(path.join(repoRoot(), 'bin', 'simlab-worker'), nodeArgs, { env: { ...process.env, NODE: process.execPath, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {

@@ -4,6 +4,7 @@
  * the runs beyond the hosts' capacity wait in Temporal until a slot frees.
  */
 import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import { LABELS } from '../../sandbox/docker/labels';
 import { startHarness, task, type Harness } from './harness';
 import { startWorkerProcess } from './workerProcess';
@@ -21,8 +22,19 @@ afterAll(async () => {
 
 it('each worker runs at most its host slots at once, and both take runs', async () => {
   const hosts = { [`${h.hostId}-a`]: 2, [`${h.hostId}-b`]: 1 };
-  for (const [hostId, slots] of Object.entries(hosts)) {
-    children.push(await startWorkerProcess(h, { SIMLAB_HOST_ID: hostId, SIMLAB_HOST_SLOTS: String(slots), SIMLAB_DEPLOYMENT_ID: h.deploymentId }));
+  for (const [k, [hostId, slots]] of Object.entries(hosts).entries()) {
+    // The second sets its own malloc arenas: an operator's setting wins over the launcher's.
+    const own = k === 1 ? { MALLOC_ARENA_MAX: '4' } : {};
+    children.push(await startWorkerProcess(h, { SIMLAB_HOST_ID: hostId, SIMLAB_HOST_SLOTS: String(slots), SIMLAB_DEPLOYMENT_ID: h.deploymentId, ...own }));
+  }
+  // Started by bin/simlab-worker, as deployed: the process is node itself (the launcher
+  // execs it, so signals and RSS are the worker's), with two malloc arenas by default.
+  for (const [k, child] of children.entries()) {
+    const environ = fs.readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+    expect({ exe: fs.readlinkSync(`/proc/${child.pid}/exe`), arenas: environ.filter((v) => v.startsWith('MALLOC_ARENA_MAX=')) }).toEqual({
+      exe: fs.realpathSync(process.execPath),
+      arenas: [k === 1 ? 'MALLOC_ARENA_MAX=4' : 'MALLOC_ARENA_MAX=2'],
+    });
   }
   const envIds: string[] = [];
   for (let i = 0; i < 4; i++) envIds.push(await h.createEnvironment({ name: `slow-${i}`, agent: { harness: 'command', command: 'sleep 3; echo done > hello.txt' } }));

@@ -1,4 +1,4 @@
-/** The real worker binary (dist/workers/main.js: built by the test command) on a harness's queues. */
+/** The real worker, started as it is deployed (bin/simlab-worker runs dist/workers/main.js, built by the test command), on a harness's queues. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,9 +18,10 @@ export function repoRoot(): string {
 
 export function startWorkerProcess(h: Harness, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
   const env = testEnv();
-  const child = spawn(process.execPath, [path.join(repoRoot(), 'dist', 'workers', 'main.js')], {
+  const child = spawn(path.join(repoRoot(), 'bin', 'simlab-worker'), [], {
     env: {
       ...process.env,
+      NODE: process.execPath,
       DATABASE_URL: env.databaseUrl,
       TEMPORAL_ADDRESS: env.temporalAddress,
       SIMLAB_TASK_QUEUE: h.taskQueue,
