@@ -24,7 +24,7 @@ it('each worker runs at most its host slots at once, and both take runs', async 
   const hosts = { [`${h.hostId}-a`]: 2, [`${h.hostId}-b`]: 1 };
   for (const [k, [hostId, slots]] of Object.entries(hosts).entries()) {
     // The second sets its own malloc arenas: an operator's setting wins over the launcher's.
-    const own = k === 1 ? { MALLOC_ARENA_MAX: '4' } : {};
+    const own: Record<string, string> = k === 1 ? { MALLOC_ARENA_MAX: '4' } : {};
     children.push(await startWorkerProcess(h, { SIMLAB_HOST_ID: hostId, SIMLAB_HOST_SLOTS: String(slots), SIMLAB_DEPLOYMENT_ID: h.deploymentId, ...own }));
   }
   // Started by bin/simlab-worker, as deployed: the process is node itself (the launcher
