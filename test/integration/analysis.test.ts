@@ -224,7 +224,7 @@ describe('analysis', () => {
 
     const history = await json('analysis', 'get', '--task-id', t1);
     expect(history.iterations[0]).toMatchObject({ iterationId: first.iterationId, frozen: true, analysedRuns: 6, frictionKinds: { auth: 3, environment: 3 } });
-    expect(history.iterations[0].frictionKinds).toEqual({ auth: 3, environment: 3 });
+    expect(history.iterations[0].frictionKinds).toEqual({ auth: 3, environment: 3, non_zero_exit: 6 });
     expect(history.iterations[0].clusters).toHaveLength(2);
   }, 300_000);
 
